@@ -1,0 +1,213 @@
+/*
+ * netbasics.h - BSD sockets made easy to use correctly.
+ *
+ * Every function that creates a socket returns a plain file descriptor
+ * (>= 0) or -1.  Every function takes `nb_error *err` last; it may be NULL.
+ * On failure *err is filled (and errno set); on success *err is untouched.
+ *
+ * Conventions shared by every call (see netbasics(7)):
+ *  - descriptors are close-on-exec; no signal disposition is ever changed;
+ *    data is sent with MSG_NOSIGNAL, so a closed peer is EPIPE, not SIGPIPE;
+ *  - EINTR is retried internally with the deadline recomputed from
+ *    CLOCK_MONOTONIC; callers never see it;
+ *  - timeout_ms <= 0 means no time limit, > 0 is one deadline for the whole
+ *    call.  Name resolution (getaddrinfo) cannot be bounded and is not
+ *    counted in the deadline;
+ *  - no global state and nothing allocated outlives a call: every function
+ *    except nb_listen_fds is safe to call from several threads at once.
+ */
+#ifndef NETBASICS_H
+#define NETBASICS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(NB_BUILDING_LIBRARY) && defined(__GNUC__)
+#define NB_EXPORT __attribute__((visibility("default")))
+#else
+#define NB_EXPORT
+#endif
+
+#define NB_VERSION_MAJOR 0
+#define NB_VERSION_MINOR 1
+#define NB_VERSION_PATCH 0
+#define NB_VERSION_STRING "0.1.0"
+
+/* The version of the library actually loaded, which may be newer than the
+ * NB_VERSION_STRING the program was compiled against. */
+NB_EXPORT const char *nb_version(void);
+
+/* ------------------------------------------------------------------ errors */
+
+#define NB_ADDRSTRLEN 128   /* fits "[v6%scope]:65535" and a unix socket path */
+#define NB_ERRMSG_SIZE 256
+
+enum nb_code {
+    NB_OK = 0,
+    NB_ERR_ARG,       /* invalid argument: NULL/empty where required, bad port,
+                         bad flags, bad fd */
+    NB_ERR_RESOLVE,   /* getaddrinfo failed; gai_error holds its code */
+    NB_ERR_SYSTEM,    /* a system call failed; sys_errno holds errno */
+    NB_ERR_TIMEOUT,   /* the deadline passed; sys_errno is ETIMEDOUT */
+    NB_ERR_CLOSED     /* the peer closed or reset the connection during
+                         send/recv (sys_errno EPIPE or ECONNRESET) */
+};
+
+typedef struct nb_error {
+    enum nb_code code;
+    int sys_errno;               /* errno for NB_ERR_SYSTEM / NB_ERR_TIMEOUT /
+                                    NB_ERR_CLOSED, else 0 */
+    int gai_error;               /* getaddrinfo() result for NB_ERR_RESOLVE,
+                                    else 0 */
+    const char *op;              /* static string naming the failed step:
+                                    "resolve", "socket", "setsockopt", "bind",
+                                    "listen", "accept", "connect", "send",
+                                    "recv", "sendto", "recvfrom", ... */
+    char addr[NB_ADDRSTRLEN];    /* what the step was about: "[::1]:9999",
+                                    "example.com:80", "/run/x.sock"; "" when
+                                    none */
+    char message[NB_ERRMSG_SIZE];/* one line for people, e.g.
+                                    "connect 127.0.0.1:1: Connection refused" */
+    int attempts;                /* attempts started by a connect/bind loop;
+                                    0 when none */
+    size_t transferred;          /* bytes moved by nb_send_all/nb_recv_all
+                                    before failing */
+} nb_error;
+
+/* Reset to NB_OK: codes and counters 0, op and the strings "". */
+NB_EXPORT void nb_error_clear(nb_error *err);
+/* The message; never NULL, "" when err is NULL or holds NB_OK. */
+NB_EXPORT const char *nb_error_message(const nb_error *err);
+/* "NB_OK", "NB_ERR_RESOLVE", ...; "NB_ERR_UNKNOWN" for other values. */
+NB_EXPORT const char *nb_code_name(enum nb_code code);
+/* 1 when the same call may succeed later: NB_ERR_TIMEOUT; NB_ERR_SYSTEM with
+ * EAGAIN, EWOULDBLOCK, EINTR, EMFILE, ENFILE, ENOBUFS, ENOMEM or
+ * ECONNABORTED; NB_ERR_RESOLVE with EAI_AGAIN.  0 otherwise and for NULL. */
+NB_EXPORT int nb_error_is_temporary(const nb_error *err);
+
+/* ------------------------------------------------------------------- flags */
+
+#define NB_NONBLOCK   0x01  /* the returned descriptor is O_NONBLOCK */
+#define NB_REUSEPORT  0x02  /* listen/bind: SO_REUSEPORT (several processes
+                               share a port) */
+#define NB_IPV4_ONLY  0x04  /* use IPv4 addresses only */
+#define NB_IPV6_ONLY  0x08  /* use IPv6 addresses only (and IPV6_V6ONLY on a
+                               wildcard listener) */
+#define NB_NODELAY    0x10  /* TCP: TCP_NODELAY on the connected/accepted
+                               socket */
+
+/* --------------------------------------------------------------- addresses */
+
+typedef struct nb_addr {
+    socklen_t len;                 /* 0 when empty */
+    struct sockaddr_storage ss;
+} nb_addr;
+
+/* getsockname(2) / getpeername(2) into *out; 0 or -1. */
+NB_EXPORT int nb_local_addr(int fd, nb_addr *out, nb_error *err);
+NB_EXPORT int nb_peer_addr(int fd, nb_addr *out, nb_error *err);
+/* The port in host order; -1 when a is NULL or not a valid IPv4/IPv6 address. */
+NB_EXPORT int nb_addr_port(const nb_addr *a);
+/* "127.0.0.1:9999", "[::1]:9999", "[fe80::1%eth0]:80", "/run/x.sock",
+ * "@abstract"; IPv4-mapped IPv6 prints as IPv4; empty prints ""; an
+ * unnamed unix socket "(unnamed)"; another family "(family N)"; a length
+ * that does not fit the family "(invalid address)".  Returns buf.
+ * NB_ADDRSTRLEN always suffices; a smaller buffer gets a truncated,
+ * NUL-terminated string (nothing is written when size is 0). */
+NB_EXPORT char *nb_addr_format(const nb_addr *a, char *buf, size_t size);
+/* Splits "example.com:80", "[::1]:80", ":80" (empty host).  A host holding
+ * ':' must be bracketed; the port may not be empty; a part too long for its
+ * buffer is rejected.  0, or -1 with NB_ERR_ARG and the buffers untouched. */
+NB_EXPORT int nb_split_hostport(const char *s, char *host, size_t hostsize,
+                                char *port, size_t portsize, nb_error *err);
+
+/* --------------------------------------------------------------------- TCP */
+
+/* A listening TCP socket.  host NULL, "" or "*" is every interface: one
+ * dual-stack socket on :: (IPV6_V6ONLY off), or 0.0.0.0 where the kernel has
+ * no IPv6.  An explicit "::" or "0.0.0.0" is that family only.  A named host
+ * binds the first of its addresses that binds.  port is 0..65535 or a
+ * service name; "0" picks an ephemeral port (see nb_local_addr).  Sets
+ * SO_REUSEADDR; backlog <= 0 means SOMAXCONN.  Flags: all five (NB_NODELAY
+ * is inherited by accepted sockets). */
+NB_EXPORT int nb_tcp_listen(const char *host, const char *port, int backlog,
+                            int flags, nb_error *err);
+/* accept4(2) with close-on-exec; fills *peer when non-NULL.  Retries EINTR,
+ * ECONNABORTED and EPROTO; a non-blocking listener with nothing pending
+ * gives NB_ERR_SYSTEM/EAGAIN; EMFILE/ENFILE are reported (temporary).
+ * Flags: NB_NONBLOCK, NB_NODELAY.  Works on Unix stream listeners too
+ * (without NB_NODELAY). */
+NB_EXPORT int nb_tcp_accept(int listen_fd, nb_addr *peer, int flags,
+                            nb_error *err);
+/* A connected TCP socket.  Every resolved address is tried, racing the
+ * families as RFC 8305 (Happy Eyeballs v2) describes: the next attempt starts
+ * 250 ms after the previous one unless that failed sooner; the first to
+ * connect wins.  The deadline (timeout_ms > 0) covers all attempts but not
+ * name resolution.  When all fail, the error is the most relevant attempt's
+ * and the message says how many addresses were tried.  A numeric host costs
+ * exactly socket + connect (plus poll when a deadline must be waited for).
+ * Flags: NB_NONBLOCK, NB_IPV4_ONLY, NB_IPV6_ONLY, NB_NODELAY. */
+NB_EXPORT int nb_tcp_connect(const char *host, const char *port,
+                             int timeout_ms, int flags, nb_error *err);
+
+/* --------------------------------------------------------------------- UDP */
+
+/* A bound UDP socket; host/port as nb_tcp_listen.  SO_REUSEADDR and
+ * SO_REUSEPORT only with NB_REUSEPORT.  Flags: NB_NONBLOCK, NB_REUSEPORT,
+ * NB_IPV4_ONLY, NB_IPV6_ONLY. */
+NB_EXPORT int nb_udp_bind(const char *host, const char *port, int flags,
+                          nb_error *err);
+/* A UDP socket connect(2)ed to the first usable address of host:port.
+ * Flags: NB_NONBLOCK, NB_IPV4_ONLY, NB_IPV6_ONLY. */
+NB_EXPORT int nb_udp_connect(const char *host, const char *port, int flags,
+                             nb_error *err);
+/* One datagram to *to (or to the connected peer when to is NULL).  Returns
+ * len or -1. */
+NB_EXPORT ssize_t nb_udp_sendto(int fd, const void *buf, size_t len,
+                                const nb_addr *to, nb_error *err);
+/* One datagram, waiting at most timeout_ms (NB_ERR_TIMEOUT after); fills
+ * *from when non-NULL.  Returns its length.  A datagram longer than len is
+ * not silently cut: the first len bytes are stored and the call fails with
+ * NB_ERR_SYSTEM/EMSGSIZE (transferred = len). */
+NB_EXPORT ssize_t nb_udp_recvfrom(int fd, void *buf, size_t len, nb_addr *from,
+                                  int timeout_ms, nb_error *err);
+
+/* -------------------------------------------------------------- stream I/O */
+
+/* Sends all len bytes; returns len or -1 (err->transferred says how many
+ * went).  A closed or reset peer is NB_ERR_CLOSED. */
+NB_EXPORT ssize_t nb_send_all(int fd, const void *buf, size_t len,
+                              int timeout_ms, nb_error *err);
+/* Reads until len bytes or end of stream; returns the count (< len only at
+ * end of stream) or -1 (err->transferred says how many arrived). */
+NB_EXPORT ssize_t nb_recv_all(int fd, void *buf, size_t len, int timeout_ms,
+                              nb_error *err);
+
+/* ------------------------------------------- unix sockets, socket activation */
+
+/* path "/run/x.sock", or "@name" for Linux's abstract namespace.  A path that
+ * does not fit sun_path is NB_ERR_ARG.  A stale socket file (nothing listens
+ * on it) is replaced; a live one or any other file is NB_ERR_SYSTEM/
+ * EADDRINUSE.  The only flag is NB_NONBLOCK. */
+NB_EXPORT int nb_unix_listen(const char *path, int backlog, int flags,
+                             nb_error *err);
+NB_EXPORT int nb_unix_connect(const char *path, int timeout_ms, int flags,
+                              nb_error *err);
+NB_EXPORT int nb_unix_bind(const char *path, int flags, nb_error *err);
+/* Descriptors passed by socket activation (LISTEN_PID, LISTEN_FDS, from fd 3):
+ * stores up to max of them in fds, marks them close-on-exec, unsets
+ * LISTEN_PID/LISTEN_FDS/LISTEN_FDNAMES and returns how many were passed.
+ * 0 when none were, or LISTEN_PID names another process (the variables are
+ * then left alone).  Not thread-safe, like setenv(3): call it at start-up. */
+NB_EXPORT int nb_listen_fds(int *fds, int max, nb_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NETBASICS_H */

@@ -1,0 +1,200 @@
+/*
+ * addr.c - socket addresses: reading them off descriptors, printing them,
+ * and splitting "host:port" strings.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include "internal.h"
+
+static int fill_addr(int fd, nb_addr *out, nb_error *err, const char *op,
+                     int (*get)(int, struct sockaddr *, socklen_t *))
+{
+    socklen_t len = sizeof(out->ss);
+
+    if (fd < 0)
+        return nb__fail_arg(err, op, "", "invalid descriptor %d", fd);
+    if (out == NULL)
+        return nb__fail_arg(err, op, "", "address pointer is NULL");
+    if (get(fd, (struct sockaddr *)&out->ss, &len) != 0)
+        return nb__fail_fd(err, op, fd, errno);
+    out->len = len;
+    return 0;
+}
+
+int nb_local_addr(int fd, nb_addr *out, nb_error *err)
+{
+    return fill_addr(fd, out, err, "getsockname", getsockname);
+}
+
+int nb_peer_addr(int fd, nb_addr *out, nb_error *err)
+{
+    return fill_addr(fd, out, err, "getpeername", getpeername);
+}
+
+int nb_addr_port(const nb_addr *a)
+{
+    if (a == NULL || a->len > sizeof(a->ss))
+        return -1;
+    if (a->ss.ss_family == AF_INET && a->len >= sizeof(struct sockaddr_in))
+        return ntohs(((const struct sockaddr_in *)&a->ss)->sin_port);
+    if (a->ss.ss_family == AF_INET6 && a->len >= sizeof(struct sockaddr_in6))
+        return ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
+    return -1;
+}
+
+static void format_in6(const struct sockaddr_in6 *sin6, char *buf, size_t size)
+{
+    char host[INET6_ADDRSTRLEN];
+    char scope[IF_NAMESIZE + 12] = "";
+    unsigned port = ntohs(sin6->sin6_port);
+
+    if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+        /* ::ffff:a.b.c.d is an IPv4 peer of a dual-stack socket */
+        inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], host, sizeof(host));
+        snprintf(buf, size, "%s:%u", host, port);
+        return;
+    }
+    inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+    if (sin6->sin6_scope_id != 0) {
+        char name[IF_NAMESIZE];
+        if (if_indextoname(sin6->sin6_scope_id, name) != NULL)
+            snprintf(scope, sizeof(scope), "%%%s", name);
+        else
+            snprintf(scope, sizeof(scope), "%%%u",
+                     (unsigned)sin6->sin6_scope_id);
+    }
+    snprintf(buf, size, "[%s%s]:%u", host, scope, port);
+}
+
+/* A filesystem path, or "@name" for the abstract namespace, whose bytes
+ * are arbitrary: NULs print as '@' (as ss(8) does), others unprintable as
+ * '?'. */
+static void format_unix(const struct sockaddr_un *sun, size_t pathlen,
+                        char *buf, size_t size)
+{
+    size_t i, out = 0;
+    int abstract = sun->sun_path[0] == '\0';
+
+    if (pathlen == 0) {
+        snprintf(buf, size, "(unnamed)");
+        return;
+    }
+    for (i = 0; i < pathlen && out + 1 < size; i++) {
+        unsigned char c = (unsigned char)sun->sun_path[i];
+        if (c == '\0' && !abstract)
+            break;
+        buf[out++] = c == '\0' ? '@' : (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+    }
+    buf[out] = '\0';
+}
+
+void nb__format_sockaddr(const struct sockaddr *sa, socklen_t len, char *buf,
+                         size_t size)
+{
+    const size_t path_offset = offsetof(struct sockaddr_un, sun_path);
+
+    if (size == 0)
+        return;
+    buf[0] = '\0';
+    if (len == 0)
+        return;
+    if (len < sizeof(sa_family_t) || len > sizeof(struct sockaddr_storage)) {
+        snprintf(buf, size, "(invalid address)");
+        return;
+    }
+    switch (sa->sa_family) {
+    case AF_INET: {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+        char host[INET_ADDRSTRLEN];
+        if (len < sizeof(*sin))
+            break;
+        inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+        snprintf(buf, size, "%s:%u", host, (unsigned)ntohs(sin->sin_port));
+        return;
+    }
+    case AF_INET6:
+        if (len < sizeof(struct sockaddr_in6))
+            break;
+        format_in6((const struct sockaddr_in6 *)sa, buf, size);
+        return;
+    case AF_UNIX:
+        format_unix((const struct sockaddr_un *)sa,
+                    len > path_offset ? len - path_offset : 0, buf, size);
+        return;
+    default:
+        snprintf(buf, size, "(family %d)", (int)sa->sa_family);
+        return;
+    }
+    snprintf(buf, size, "(invalid address)");
+}
+
+char *nb_addr_format(const nb_addr *a, char *buf, size_t size)
+{
+    if (buf == NULL || size == 0)
+        return buf;
+    if (a == NULL) {
+        buf[0] = '\0';
+        return buf;
+    }
+    nb__format_sockaddr((const struct sockaddr *)&a->ss, a->len, buf, size);
+    return buf;
+}
+
+/* Copies n bytes and a NUL; the caller checked that n < size. */
+static void copy_part(char *dst, const char *src, size_t n)
+{
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+int nb_split_hostport(const char *s, char *host, size_t hostsize, char *port,
+                      size_t portsize, nb_error *err)
+{
+    const char *op = "split";
+    const char *host_start, *host_end, *port_start, *colon;
+
+    if (s == NULL || host == NULL || port == NULL)
+        return nb__fail_arg(err, op, "", "NULL argument");
+    if (s[0] == '[') {
+        host_start = s + 1;
+        host_end = strchr(host_start, ']');
+        if (host_end == NULL)
+            return nb__fail_arg(err, op, s, "missing ']'");
+        if (host_end == host_start)
+            return nb__fail_arg(err, op, s, "empty host in brackets");
+        if (host_end[1] != ':')
+            return nb__fail_arg(err, op, s, "missing ':port' after ']'");
+        port_start = host_end + 2;
+    } else {
+        colon = strrchr(s, ':');
+        if (colon == NULL)
+            return nb__fail_arg(err, op, s, "missing ':port'");
+        host_start = s;
+        host_end = colon;
+        port_start = colon + 1;
+        if (memchr(s, ':', (size_t)(colon - s)) != NULL)
+            return nb__fail_arg(err, op, s,
+                                "an IPv6 host must be in brackets: [host]:port");
+    }
+    if (port_start[0] == '\0')
+        return nb__fail_arg(err, op, s, "empty port");
+    if (strpbrk(port_start, "[]:") != NULL ||
+        memchr(host_start, '[', (size_t)(host_end - host_start)) != NULL ||
+        (s[0] != '[' && memchr(s, ']', (size_t)(host_end - s)) != NULL))
+        return nb__fail_arg(err, op, s, "unexpected '[', ']' or ':'");
+    if ((size_t)(host_end - host_start) >= hostsize ||
+        strlen(port_start) >= portsize)
+        return nb__fail_arg(err, op, s, "host or port too long for its buffer");
+    copy_part(host, host_start, (size_t)(host_end - host_start));
+    copy_part(port, port_start, strlen(port_start));
+    return 0;
+}

@@ -1,0 +1,340 @@
+/*
+ * resolve.c - argument checks and host:port resolution.
+ *
+ * Numeric hosts and ports never reach getaddrinfo(3): parsing them here
+ * costs no allocation, no AI_ADDRCONFIG netlink probe and no read of
+ * /etc/hosts, nsswitch.conf or gai.conf.  Service names are looked up once
+ * with getservbyname_r so that every later step works with a number.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "internal.h"
+
+/* Longest host accepted: NI_MAXHOST is what getnameinfo may produce. */
+#define HOST_MAX 1025
+/* Longest service name accepted; IANA's are at most 15 characters. */
+#define SERVICE_MAX 64
+
+int nb__check_flags(int flags, int allowed, const char *op, nb_error *err)
+{
+    if ((flags & ~allowed) != 0)
+        return nb__fail_arg(err, op, "", "invalid flags 0x%x (allowed: 0x%x)",
+                            (unsigned)flags, (unsigned)allowed);
+    if ((flags & NB__FAMILY_FLAGS) == NB__FAMILY_FLAGS)
+        return nb__fail_arg(err, op, "",
+                            "NB_IPV4_ONLY and NB_IPV6_ONLY exclude each other");
+    return 0;
+}
+
+int nb__is_wildcard(const char *host)
+{
+    return host == NULL || host[0] == '\0' || strcmp(host, "*") == 0;
+}
+
+static int parse_decimal_port(const char *s)
+{
+    long value = 0;
+
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        value = value * 10 + (*s - '0');
+        if (value > 65535)
+            return -1;
+    }
+    return (int)value;
+}
+
+static int looks_like_service_name(const char *s)
+{
+    size_t n = strlen(s);
+    int letters = 0;
+
+    if (n == 0 || n > SERVICE_MAX || !isalnum((unsigned char)s[0]))
+        return 0;
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (isalpha(c))
+            letters++;
+        else if (!isdigit(c) && c != '-' && c != '_' && c != '.' && c != '+')
+            return 0;
+    }
+    return letters > 0;
+}
+
+int nb__parse_port(const char *port, int *numeric, const char *op,
+                   const char *host, nb_error *err)
+{
+    char where[NB_ADDRSTRLEN];
+    int all_digits;
+
+    if (port == NULL || port[0] == '\0')
+        return nb__fail_arg(err, op, "", "port is %s",
+                            port == NULL ? "NULL" : "empty");
+    all_digits = strspn(port, "0123456789") == strlen(port);
+    if (all_digits) {
+        *numeric = parse_decimal_port(port);
+        if (*numeric >= 0)
+            return 0;
+    } else if (looks_like_service_name(port)) {
+        *numeric = -1;
+        return 0;
+    }
+    nb__hostport(where, sizeof(where), nb__is_wildcard(host) ? "*" : host,
+                 port);
+    return nb__fail_arg(err, op, where,
+                        "invalid port \"%s\": not 0..65535 or a service name",
+                        port);
+}
+
+/* Service names are looked up in the services database for the socket
+ * type; a miss is reported as getaddrinfo would: NB_ERR_RESOLVE with
+ * EAI_SERVICE. */
+static int lookup_service(const char *port, int socktype, const char *where,
+                          nb_error *err)
+{
+    struct servent ent, *found = NULL;
+    char buf[4096];
+    const char *proto = socktype == SOCK_DGRAM ? "udp" : "tcp";
+    int saved = errno;
+
+    if (getservbyname_r(port, proto, &ent, buf, sizeof(buf), &found) != 0 ||
+        found == NULL) {
+        return nb__fail_resolve(err, where, EAI_SERVICE, saved);
+    }
+    return ntohs((uint16_t)found->s_port);
+}
+
+static int protocol_for(int socktype)
+{
+    return socktype == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP;
+}
+
+static void set_one(nb__addrlist *list, int family, int socktype)
+{
+    memset(&list->one, 0, sizeof(list->one));
+    list->one.ai_family = family;
+    list->one.ai_socktype = socktype;
+    list->one.ai_protocol = protocol_for(socktype);
+    list->one.ai_addr = (struct sockaddr *)&list->one_ss;
+    list->one.ai_addrlen = family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                              : sizeof(struct sockaddr_in);
+    list->head = &list->one;
+}
+
+static void set_wildcard(nb__addrlist *list, int flags, int socktype,
+                         int port)
+{
+    memset(&list->one_ss, 0, sizeof(list->one_ss));
+    if (flags & NB_IPV4_ONLY) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)&list->one_ss;
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons((uint16_t)port);
+        sin->sin_addr.s_addr = htonl(INADDR_ANY);
+        set_one(list, AF_INET, socktype);
+    } else {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&list->one_ss;
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons((uint16_t)port);
+        sin6->sin6_addr = in6addr_any;
+        set_one(list, AF_INET6, socktype);
+    }
+}
+
+/* "%eth0" or "%2" after an IPv6 address.  0 when unknown. */
+static unsigned scope_id_of(const char *scope)
+{
+    int number = parse_decimal_port(scope);  /* scope ids are small */
+
+    if (scope[0] != '\0' && strspn(scope, "0123456789") == strlen(scope))
+        return number >= 0 ? (unsigned)number : 0;
+    return if_nametoindex(scope);
+}
+
+/* Parses a numeric IPv4 or IPv6 host (with an optional %scope) into *ss.
+ * Returns the family, or 0 when host is not numeric (or its scope is
+ * unknown: getaddrinfo then produces the error). */
+static int parse_numeric_host(const char *host, struct sockaddr_storage *ss)
+{
+    char text[INET6_ADDRSTRLEN];
+    const char *percent;
+    size_t n;
+
+    memset(ss, 0, sizeof(*ss));
+    if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1)
+        return AF_INET;
+    percent = strchr(host, '%');
+    n = percent != NULL ? (size_t)(percent - host) : strlen(host);
+    if (n == 0 || n >= sizeof(text))
+        return 0;
+    memcpy(text, host, n);
+    text[n] = '\0';
+    if (inet_pton(AF_INET6, text, &((struct sockaddr_in6 *)ss)->sin6_addr) != 1)
+        return 0;
+    if (percent != NULL) {
+        unsigned scope = scope_id_of(percent + 1);
+        if (scope == 0)
+            return 0;
+        ((struct sockaddr_in6 *)ss)->sin6_scope_id = scope;
+    }
+    return AF_INET6;
+}
+
+static void set_family_and_port(struct sockaddr_storage *ss, int family,
+                                int port)
+{
+    if (family == AF_INET) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons((uint16_t)port);
+    } else {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons((uint16_t)port);
+    }
+}
+
+static int family_allowed(int family, int flags)
+{
+    if (flags & NB_IPV4_ONLY)
+        return family == AF_INET;
+    if (flags & NB_IPV6_ONLY)
+        return family == AF_INET6;
+    return 1;
+}
+
+/* Names that mean this host: AI_ADDRCONFIG would hide their addresses on a
+ * machine whose only configured addresses are loopback ones (RFC 6761). */
+static int is_loopback_name(const char *host)
+{
+    static const char *const names[] = {
+        "localhost", "localhost.localdomain", "localhost6",
+        "localhost6.localdomain6", "ip6-localhost", "ip6-loopback",
+    };
+    size_t n = strlen(host);
+    size_t i;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcasecmp(host, names[i]) == 0)
+            return 1;
+    return n > 10 && strcasecmp(host + n - 10, ".localhost") == 0;
+}
+
+static int resolve_with_getaddrinfo(const char *host, int port, int socktype,
+                                    enum nb__purpose purpose, int flags,
+                                    int numeric_host, nb__addrlist *list,
+                                    nb_error *err)
+{
+    struct addrinfo hints;
+    char service[12];  /* "65535" and room for any int */
+    int rc;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = (flags & NB_IPV4_ONLY)   ? AF_INET
+                      : (flags & NB_IPV6_ONLY) ? AF_INET6
+                                               : AF_UNSPEC;
+    hints.ai_socktype = socktype;
+    hints.ai_protocol = protocol_for(socktype);
+    hints.ai_flags = AI_NUMERICSERV;
+    if (numeric_host)
+        hints.ai_flags |= AI_NUMERICHOST;
+    else if (purpose == NB__FOR_CONNECT && hints.ai_family == AF_UNSPEC &&
+             !is_loopback_name(host))
+        hints.ai_flags |= AI_ADDRCONFIG;  /* skip AAAA on IPv4-only hosts */
+    if (purpose == NB__FOR_BIND)
+        hints.ai_flags |= AI_PASSIVE;
+    snprintf(service, sizeof(service), "%d", port);
+
+    rc = getaddrinfo(host, service, &hints, &list->gai);
+    if (rc != 0) {
+        list->gai = NULL;
+        return nb__fail_resolve(err, list->hostport, rc, errno);
+    }
+    list->head = list->gai;
+    return 0;
+}
+
+/* Copies "[v6]" without its brackets; returns host itself otherwise. */
+static const char *strip_brackets(const char *host, char *buf, size_t size)
+{
+    size_t n = strlen(host);
+
+    if (n < 2 || host[0] != '[' || host[n - 1] != ']' || n - 2 >= size)
+        return host;
+    memcpy(buf, host + 1, n - 2);
+    buf[n - 2] = '\0';
+    return buf;
+}
+
+int nb__resolve(const char *host, const char *port, int socktype,
+                enum nb__purpose purpose, int flags, const char *op,
+                nb__addrlist *list, nb_error *err)
+{
+    char unbracketed[HOST_MAX];
+    int wildcard = purpose == NB__FOR_BIND && nb__is_wildcard(host);
+    int portnum, family;
+
+    list->head = NULL;
+    list->gai = NULL;
+    if (!wildcard && (host == NULL || host[0] == '\0'))
+        return nb__fail_arg(err, op, "", "host is %s",
+                            host == NULL ? "NULL" : "empty");
+    if (!wildcard && strlen(host) >= HOST_MAX)
+        return nb__fail_arg(err, op, "", "host name longer than %d bytes",
+                            HOST_MAX - 1);
+    if (nb__parse_port(port, &portnum, op, host, err) != 0)
+        return -1;
+    if (!wildcard)
+        host = strip_brackets(host, unbracketed, sizeof(unbracketed));
+    nb__hostport(list->hostport, sizeof(list->hostport),
+                 wildcard ? "*" : host, port);
+    if (portnum < 0) {
+        portnum = lookup_service(port, socktype, list->hostport, err);
+        if (portnum < 0)
+            return -1;
+    }
+
+    if (wildcard) {
+        set_wildcard(list, flags, socktype, portnum);
+        return 0;
+    }
+    family = parse_numeric_host(host, &list->one_ss);
+    if (family != 0 && family_allowed(family, flags)) {
+        set_family_and_port(&list->one_ss, family, portnum);
+        set_one(list, family, socktype);
+        return 0;
+    }
+    return resolve_with_getaddrinfo(host, portnum, socktype, purpose, flags,
+                                    family != 0, list, err);
+}
+
+void nb__addrlist_free(nb__addrlist *list)
+{
+    if (list->gai != NULL) {
+        int saved = errno;
+        freeaddrinfo(list->gai);
+        errno = saved;
+        list->gai = NULL;
+    }
+    list->head = NULL;
+}
+
+int nb__addrlist_count(const nb__addrlist *list)
+{
+    const struct addrinfo *ai;
+    int n = 0;
+
+    for (ai = list->head; ai != NULL; ai = ai->ai_next)
+        n++;
+    return n;
+}

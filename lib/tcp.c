@@ -1,0 +1,113 @@
+/*
+ * tcp.c - TCP listeners and accept.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include "internal.h"
+
+#define LISTEN_FLAGS NB__ALL_FLAGS
+#define ACCEPT_FLAGS (NB_NONBLOCK | NB_NODELAY)
+
+static int start_listening(int fd, void *ctx, nb_error *err)
+{
+    int backlog = *(const int *)ctx;
+
+    if (listen(fd, backlog) == 0)
+        return 0;
+    {
+        nb_addr local;
+        char where[NB_ADDRSTRLEN] = "";
+        int e = errno;
+        if (nb_local_addr(fd, &local, NULL) == 0)
+            nb_addr_format(&local, where, sizeof(where));
+        return nb__fail_sys(err, "listen", where, e);
+    }
+}
+
+int nb_tcp_listen(const char *host, const char *port, int backlog, int flags,
+                  nb_error *err)
+{
+    nb__addrlist list;
+    int fd;
+
+    if (nb__check_flags(flags, LISTEN_FLAGS, "listen", err) != 0)
+        return -1;
+    if (nb__resolve(host, port, SOCK_STREAM, NB__FOR_BIND, flags, "listen",
+                    &list, err) != 0)
+        return -1;
+    if (backlog <= 0)
+        backlog = SOMAXCONN;
+    fd = nb__bind_list(&list, nb__is_wildcard(host), 1, flags, start_listening,
+                       &backlog, err);
+    nb__addrlist_free(&list);
+    return fd;
+}
+
+/* Errors accept(2) returns for a connection that died in the queue, or (on
+ * Linux) network errors already pending on the new socket: the listener is
+ * fine, so try the next connection. */
+static int is_dead_connection(int e)
+{
+    switch (e) {
+    case ECONNABORTED:
+    case EPROTO:
+    case ENETDOWN:
+    case ENONET:
+    case EHOSTDOWN:
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int accept_retrying(int listen_fd, nb_addr *peer, int flags)
+{
+    struct sockaddr_storage ss;
+    int type = SOCK_CLOEXEC | ((flags & NB_NONBLOCK) ? SOCK_NONBLOCK : 0);
+
+    for (;;) {
+        socklen_t len = sizeof(ss);
+        struct sockaddr *sa = (struct sockaddr *)(peer ? &peer->ss : &ss);
+        int fd = accept4(listen_fd, sa, &len, type);
+        if (fd >= 0) {
+            if (peer != NULL)
+                peer->len = len;
+            return fd;
+        }
+        if (errno != EINTR && !is_dead_connection(errno))
+            return -1;
+    }
+}
+
+int nb_tcp_accept(int listen_fd, nb_addr *peer, int flags, nb_error *err)
+{
+    int fd;
+
+    if (nb__check_flags(flags, ACCEPT_FLAGS, "accept", err) != 0)
+        return -1;
+    if (listen_fd < 0)
+        return nb__fail_arg(err, "accept", "", "invalid descriptor %d",
+                            listen_fd);
+    fd = accept_retrying(listen_fd, peer, flags);
+    if (fd < 0) {
+        if (errno == EINVAL || errno == EOPNOTSUPP)
+            return nb__fail_arg(err, "accept", "",
+                                "descriptor %d is not a listening stream socket",
+                                listen_fd);
+        return nb__fail_fd(err, "accept", listen_fd, errno);
+    }
+    if ((flags & NB_NODELAY) &&
+        nb__setsockopt_int(fd, IPPROTO_TCP, TCP_NODELAY, 1) != 0) {
+        nb__fail_sys_what(err, "setsockopt", "", errno, "TCP_NODELAY");
+        nb__close_quietly(fd);
+        return -1;
+    }
+    return fd;
+}

@@ -1,0 +1,223 @@
+/*
+ * helpers.c - fixtures shared by the Check tests (see helpers.h).
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+int th_count_fds(void)
+{
+    DIR *dir = opendir("/proc/self/fd");
+    struct dirent *ent;
+    int n = 0;
+
+    ck_assert_ptr_nonnull(dir);
+    while ((ent = readdir(dir)) != NULL)
+        if (ent->d_name[0] != '.')
+            n++;
+    closedir(dir);
+    return n - 1;  /* the directory's own descriptor */
+}
+
+int th_is_cloexec(int fd)
+{
+    int flags = fcntl(fd, F_GETFD);
+    return flags < 0 ? -1 : (flags & FD_CLOEXEC) != 0;
+}
+
+int th_is_nonblock(int fd)
+{
+    int flags = fcntl(fd, F_GETFL);
+    return flags < 0 ? -1 : (flags & O_NONBLOCK) != 0;
+}
+
+static int int_option(int fd, int level, int name)
+{
+    int value = -1;
+    socklen_t len = sizeof(value);
+
+    ck_assert_int_eq(getsockopt(fd, level, name, &value, &len), 0);
+    return value != 0;
+}
+
+int th_nodelay(int fd)
+{
+    return int_option(fd, IPPROTO_TCP, TCP_NODELAY);
+}
+
+int th_v6only(int fd)
+{
+    return int_option(fd, IPPROTO_IPV6, IPV6_V6ONLY);
+}
+
+int th_have_ipv6(void)
+{
+    struct sockaddr_in6 sin6;
+    int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int ok;
+
+    if (fd < 0)
+        return 0;
+    memset(&sin6, 0, sizeof(sin6));
+    sin6.sin6_family = AF_INET6;
+    sin6.sin6_addr = in6addr_loopback;
+    ok = bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)) == 0;
+    close(fd);
+    return ok;
+}
+
+char *th_port_of(int fd, char buf[8])
+{
+    nb_addr a;
+
+    ck_assert_int_eq(nb_local_addr(fd, &a, NULL), 0);
+    snprintf(buf, 8, "%d", nb_addr_port(&a));
+    return buf;
+}
+
+int64_t th_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int th_raw_listener(int family, int backlog, char port[8])
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    ck_assert_int_ge(fd, 0);
+    memset(&ss, 0, sizeof(ss));
+    if (family == AF_INET) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+        sin->sin_family = AF_INET;
+        sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        len = sizeof(*sin);
+    } else {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_addr = in6addr_loopback;
+        len = sizeof(*sin6);
+    }
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&ss, len), 0);
+    ck_assert_int_eq(listen(fd, backlog), 0);
+    th_port_of(fd, port);
+    return fd;
+}
+
+/* Connects without blocking; 1 when the handshake finished within ms. */
+static int connect_finishes(int fd, const struct sockaddr *sa, socklen_t len,
+                            int ms)
+{
+    struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+    if (connect(fd, sa, len) == 0)
+        return 1;
+    ck_assert_int_eq(errno, EINPROGRESS);
+    return poll(&pfd, 1, ms) == 1;
+}
+
+void th_stall_open(struct th_stall *stall, int family)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+
+    stall->nfillers = 0;
+    stall->listener = th_raw_listener(family, 1, stall->port);
+    ck_assert_int_eq(getsockname(stall->listener, (struct sockaddr *)&ss, &len), 0);
+    /* Linux queues backlog + 1 connections, then drops SYNs; fill until a
+     * handshake does not finish. */
+    for (;;) {
+        int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_lt(stall->nfillers, TH_MAX_FILLERS);
+        stall->fillers[stall->nfillers++] = fd;
+        if (!connect_finishes(fd, (struct sockaddr *)&ss, len, 200))
+            break;
+    }
+}
+
+void th_stall_close(struct th_stall *stall)
+{
+    int i;
+
+    for (i = 0; i < stall->nfillers; i++)
+        close(stall->fillers[i]);
+    close(stall->listener);
+    stall->nfillers = 0;
+}
+
+void th_tcp_pair(int *client, int *server)
+{
+    char port[8];
+    int listener = th_raw_listener(AF_INET, 1, port);
+
+    *client = nb_tcp_connect("127.0.0.1", port, 2000, 0, NULL);
+    ck_assert_int_ge(*client, 0);
+    *server = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+    ck_assert_int_ge(*server, 0);
+    close(listener);
+}
+
+static volatile sig_atomic_t signals_seen;
+
+static void count_signal(int sig)
+{
+    (void)sig;
+    signals_seen++;
+}
+
+void th_signal_storm_start(long interval_us)
+{
+    struct sigaction sa;
+    struct itimerval it;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = count_signal;
+    sa.sa_flags = 0;  /* no SA_RESTART: system calls fail with EINTR */
+    sigemptyset(&sa.sa_mask);
+    ck_assert_int_eq(sigaction(SIGALRM, &sa, NULL), 0);
+    signals_seen = 0;
+    it.it_interval.tv_sec = interval_us / 1000000;
+    it.it_interval.tv_usec = interval_us % 1000000;
+    it.it_value = it.it_interval;
+    ck_assert_int_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
+}
+
+long th_signal_storm_stop(void)
+{
+    struct itimerval off;
+
+    memset(&off, 0, sizeof(off));
+    ck_assert_int_eq(setitimer(ITIMER_REAL, &off, NULL), 0);
+    signal(SIGALRM, SIG_IGN);
+    return signals_seen;
+}
+
+int th_run_suite(Suite *suite)
+{
+    SRunner *runner = srunner_create(suite);
+    int failed;
+
+    srunner_run_all(runner, CK_NORMAL);
+    failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,85 @@
+/*
+ * helpers.h - what the Check tests share: descriptor accounting, socket
+ * state probes, loopback fixtures and a signal storm.
+ */
+#ifndef NB_TEST_HELPERS_H
+#define NB_TEST_HELPERS_H
+
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <stdint.h>
+
+#include "netbasics.h"
+
+/* A name that resolves nowhere without any DNS traffic: its first label is
+ * longer than the 63 bytes a DNS query can carry, so the resolver gives up
+ * before sending anything (tests stay on loopback). */
+#define TH_LONG_LABEL \
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+#define TH_UNRESOLVABLE TH_LONG_LABEL ".invalid"
+
+/* Open descriptors of this process, from /proc/self/fd. */
+int th_count_fds(void);
+/* 1 when the flag is set on fd; -1 when fd is not open. */
+int th_is_cloexec(int fd);
+int th_is_nonblock(int fd);
+/* TCP_NODELAY of a TCP socket (0 or 1). */
+int th_nodelay(int fd);
+/* IPV6_V6ONLY of an IPv6 socket (0 or 1). */
+int th_v6only(int fd);
+/* 1 when ::1 can be bound here. */
+int th_have_ipv6(void);
+
+/* The local port of fd as a decimal string in buf[8]; returns buf. */
+char *th_port_of(int fd, char buf[8]);
+/* Milliseconds on the monotonic clock. */
+int64_t th_now_ms(void);
+
+/* A listener on loopback (127.0.0.1 or ::1) made with raw system calls
+ * (so that tests of nb_tcp_connect do not depend on nb_tcp_listen). */
+int th_raw_listener(int family, int backlog, char port[8]);
+
+/* A loopback listener whose accept queue is full, so that the kernel drops
+ * further SYNs: connects to it neither succeed nor fail until the client
+ * gives up.  The queue-filling clients are kept in *stall. */
+#define TH_MAX_FILLERS 16
+struct th_stall {
+    int listener;
+    int fillers[TH_MAX_FILLERS];
+    int nfillers;
+    char port[8];
+};
+void th_stall_open(struct th_stall *stall, int family);
+void th_stall_close(struct th_stall *stall);
+
+/* A connected TCP pair over loopback: *client and *server. */
+void th_tcp_pair(int *client, int *server);
+
+/* Signals arrive every interval_us microseconds (SIGALRM, from a timer, a
+ * handler without SA_RESTART) until th_signal_storm_stop(); returns how
+ * many arrived. */
+void th_signal_storm_start(long interval_us);
+long th_signal_storm_stop(void);
+
+/* Runs a suite in Check's fork mode (CK_FORK decides) and returns the
+ * process exit status. */
+int th_run_suite(Suite *suite);
+
+/* Asserts that an error object is a failure of the expected code whose
+ * message starts with op. */
+#define th_assert_error(e, want_code, want_op)                                \
+    do {                                                                      \
+        ck_assert_msg((e)->code == (want_code), "code %s, want %s: %s",       \
+                      nb_code_name((e)->code), nb_code_name(want_code),       \
+                      (e)->message);                                          \
+        ck_assert_str_eq((e)->op, (want_op));                                 \
+        ck_assert_msg(strncmp((e)->message, (want_op), strlen(want_op)) == 0, \
+                      "message \"%s\" does not start with \"%s\"",            \
+                      (e)->message, (want_op));                               \
+    } while (0)
+
+#endif
