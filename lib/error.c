@@ -239,12 +239,29 @@ int nb__fail_resolve(nb_error *err, const char *addr, int gai, int e)
     return -1;
 }
 
+void nb__describe_fd(int fd, char *buf, size_t size)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    int saved = errno;
+
+    if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &len) == 0 &&
+        len > 0)
+        nb__format_sockaddr((struct sockaddr *)&ss, len, buf, size);
+    else
+        snprintf(buf, size, "fd %d", fd);
+    errno = saved;
+}
+
 int nb__fail_fd(nb_error *err, const char *op, int fd, int e)
 {
-    char what[32];
+    char what[NB_ADDRSTRLEN];
     char buf[128];
 
-    snprintf(what, sizeof(what), "fd %d", fd);
+    if (e == EBADF || e == ENOTSOCK)
+        snprintf(what, sizeof(what), "fd %d", fd);
+    else
+        nb__describe_fd(fd, what, sizeof(what));
     switch (e) {
     case EBADF:
     case ENOTSOCK:

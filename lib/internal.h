@@ -48,6 +48,10 @@ int nb__fail_resolve(nb_error *err, const char *addr, int gai, int e);
  * EPIPE/ECONNRESET are NB_ERR_CLOSED, the rest NB_ERR_SYSTEM. */
 int nb__fail_fd(nb_error *err, const char *op, int fd, int e);
 
+/* Names a descriptor for a message: its peer ("127.0.0.1:13") when it has
+ * one, which says more to a person than "fd 5"; else "fd 5".  Keeps errno. */
+void nb__describe_fd(int fd, char *buf, size_t size);
+
 /* Appends " (N addresses tried)" to the message when attempts > 1 and
  * stores attempts. */
 void nb__note_attempts(nb_error *err, int attempts);

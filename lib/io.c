@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
-#include <stdio.h>
 
 #include "internal.h"
 
@@ -29,8 +28,8 @@ static ssize_t fail_transfer(nb_error *err, const char *op, int fd,
                              int wait_result, size_t done)
 {
     if (wait_result == 0) {
-        char what[32];
-        snprintf(what, sizeof(what), "fd %d", fd);
+        char what[NB_ADDRSTRLEN];
+        nb__describe_fd(fd, what, sizeof(what));
         nb__fail_timeout(err, op, what);
     } else {
         nb__fail_fd(err, op, fd, errno);

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
-#include <stdio.h>
 
 #include "internal.h"
 
@@ -150,16 +149,19 @@ ssize_t nb_udp_recvfrom(int fd, void *buf, size_t len, nb_addr *from,
         if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
             break;
         int ready = nb__wait_fd(fd, POLLIN, &deadline);
-        if (ready == 0)
-            return nb__fail_timeout(err, "recvfrom", "");
+        if (ready == 0) {
+            char what[NB_ADDRSTRLEN];
+            nb__describe_fd(fd, what, sizeof(what));
+            return nb__fail_timeout(err, "recvfrom", what);
+        }
         if (ready < 0)
             break;
     }
     if (n < 0)
         return nb__fail_fd(err, "recvfrom", fd, errno);
     if ((size_t)n > len) {
-        char what[32];
-        snprintf(what, sizeof(what), "fd %d", fd);
+        char what[NB_ADDRSTRLEN];
+        nb__describe_fd(fd, what, sizeof(what));
         nb__fail(err, NB_ERR_SYSTEM, "recvfrom", what, EMSGSIZE,
                  "datagram of %zd bytes truncated to %zu", n, len);
         if (err != NULL)

@@ -1,0 +1,212 @@
+/*
+ * time-client - asks a time server for the time and prints it.
+ *
+ * TCP: connect, read until the server closes.  UDP (-u): send an empty
+ * datagram, print the one that comes back.  Every failure prints the
+ * library's one-line message and exits 1.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "netbasics.h"
+#include "timeproto.h"
+
+#define PROGRAM "time-client"
+#define DEFAULT_PORT "9999"
+#define DEFAULT_TIMEOUT_MS 5000
+/* A daytime reply is one short line; anything longer is not a time server. */
+#define REPLY_MAX 1024
+/* UDP may lose the request or the reply: ask again this often. */
+#define UDP_RETRY_MS 1000
+
+struct options {
+    const char *host;
+    const char *port;
+    int family_flags;
+    int udp;
+    int timeout_ms;
+    enum tp_protocol proto;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+        "usage: " PROGRAM " [-4|-6] [-u] [-P daytime|time] [-t MS] HOST [PORT]\n"
+        "  -4, -6   IPv4 only, IPv6 only\n"
+        "  -u       ask over UDP\n"
+        "  -P PROTO daytime (RFC 867 text, default) or time (RFC 868)\n"
+        "  -t MS    give up after MS milliseconds (default %d; name lookup\n"
+        "           is not counted)\n"
+        "  PORT     number or service name (default " DEFAULT_PORT ")\n",
+        DEFAULT_TIMEOUT_MS);
+}
+
+/* A bad command line: one line naming the value, then exit 2. */
+static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void die_usage(const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, PROGRAM ": ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry '" PROGRAM " -h' for help.\n");
+    exit(2);
+}
+
+static void die(const char *message)
+{
+    fprintf(stderr, PROGRAM ": %s\n", message);
+    exit(1);
+}
+
+static int parse_timeout(const char *s)
+{
+    char *end;
+    long ms;
+
+    errno = 0;
+    ms = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || ms < 1 || ms > 86400000L)
+        die_usage("invalid timeout '%s' (1..86400000 ms)", s);
+    return (int)ms;
+}
+
+static void parse_options(int argc, char **argv, struct options *opt)
+{
+    int c;
+
+    memset(opt, 0, sizeof(*opt));
+    opt->port = DEFAULT_PORT;
+    opt->timeout_ms = DEFAULT_TIMEOUT_MS;
+    opt->proto = TP_DAYTIME;
+    while ((c = getopt(argc, argv, ":46uP:t:hV")) != -1) {
+        switch (c) {
+        case '4': opt->family_flags |= NB_IPV4_ONLY; break;
+        case '6': opt->family_flags |= NB_IPV6_ONLY; break;
+        case 'u': opt->udp = 1; break;
+        case 'P':
+            if (tp_protocol_parse(optarg, &opt->proto) != 0)
+                die_usage("invalid protocol '%s' (daytime or time)", optarg);
+            break;
+        case 't': opt->timeout_ms = parse_timeout(optarg); break;
+        case 'h': usage(stdout); exit(0);
+        case 'V': printf(PROGRAM " (libnetbasics) %s\n", nb_version()); exit(0);
+        case ':': die_usage("option -%c needs a value", optopt); break;
+        default:  die_usage("unknown option -%c", optopt);
+        }
+    }
+    if (opt->family_flags == (NB_IPV4_ONLY | NB_IPV6_ONLY))
+        die_usage("-4 and -6 exclude each other");
+    if (optind >= argc)
+        die_usage("missing HOST");
+    opt->host = argv[optind++];
+    if (optind < argc)
+        opt->port = argv[optind++];
+    if (optind < argc)
+        die_usage("unexpected argument '%s'", argv[optind]);
+}
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* What is left of the deadline, at least 1 ms: 0 would mean "no limit". */
+static int remaining_ms(int64_t deadline)
+{
+    int64_t left = deadline - monotonic_ms();
+
+    return left < 1 ? 1 : (int)left;
+}
+
+static size_t ask_tcp(const struct options *opt, char *reply, size_t size)
+{
+    int64_t deadline = monotonic_ms() + opt->timeout_ms;
+    nb_error err;
+    ssize_t n;
+    int fd;
+
+    fd = nb_tcp_connect(opt->host, opt->port, opt->timeout_ms,
+                        opt->family_flags, &err);
+    if (fd < 0)
+        die(nb_error_message(&err));
+    n = nb_recv_all(fd, reply, size, remaining_ms(deadline), &err);
+    close(fd);
+    if (n < 0)
+        die(nb_error_message(&err));
+    if ((size_t)n == size)
+        die("reply too long: not a time server?");
+    return (size_t)n;
+}
+
+static size_t ask_udp(const struct options *opt, char *reply, size_t size)
+{
+    int64_t deadline = monotonic_ms() + opt->timeout_ms;
+    nb_error err;
+    ssize_t n = -1;
+    int fd;
+
+    fd = nb_udp_connect(opt->host, opt->port, opt->family_flags, &err);
+    if (fd < 0)
+        die(nb_error_message(&err));
+    do {
+        int wait = remaining_ms(deadline);
+        if (wait > UDP_RETRY_MS)
+            wait = UDP_RETRY_MS;
+        /* RFC 867 and 868: any datagram, even an empty one, asks */
+        if (nb_udp_sendto(fd, "", 0, NULL, &err) < 0)
+            break;
+        n = nb_udp_recvfrom(fd, reply, size, NULL, wait, &err);
+    } while (n < 0 && err.code == NB_ERR_TIMEOUT && monotonic_ms() < deadline);
+    close(fd);
+    if (n < 0)
+        die(nb_error_message(&err));
+    return (size_t)n;
+}
+
+static void print_reply(enum tp_protocol proto, const char *reply, size_t len)
+{
+    char text[REPLY_MAX];
+    int64_t seconds;
+
+    if (proto == TP_DAYTIME) {
+        if (tp_daytime_sanitize(reply, len, text, sizeof(text)) < 0)
+            die("empty reply");
+    } else {
+        if (tp_time_parse((const unsigned char *)reply, len, &seconds) != 0) {
+            snprintf(text, sizeof(text),
+                     "bad RFC 868 reply: %zu bytes, want 4", len);
+            die(text);
+        }
+        if (tp_format_iso8601(seconds, text, sizeof(text)) != 0)
+            die("time out of range");
+    }
+    puts(text);
+}
+
+int main(int argc, char **argv)
+{
+    struct options opt;
+    char reply[REPLY_MAX];
+    size_t len;
+
+    parse_options(argc, argv, &opt);
+    tzset();
+    len = opt.udp ? ask_udp(&opt, reply, sizeof(reply))
+                  : ask_tcp(&opt, reply, sizeof(reply));
+    print_reply(opt.proto, reply, len);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
