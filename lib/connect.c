@@ -41,60 +41,76 @@ static int pending_error(int fd)
 }
 
 /* Puts a connected socket in the mode the caller asked for.  On failure
- * fills *err, closes fd and returns -1. */
+ * fills *err naming the step and `name`, closes fd and returns -1. */
 static int finish_socket(int fd, int made_nonblocking, int flags,
-                         const char *hostport, nb_error *err)
+                         const char *name, nb_error *err)
 {
     if (made_nonblocking && !(flags & NB_NONBLOCK) &&
         nb__set_nonblock(fd, 0) != 0) {
-        nb__fail_sys_what(err, "ioctl", hostport, errno, "FIONBIO");
+        nb__fail_sys_what(err, "ioctl", name, errno, "FIONBIO");
         nb__close_quietly(fd);
         return -1;
     }
     if ((flags & NB_NODELAY) &&
         nb__setsockopt_int(fd, IPPROTO_TCP, TCP_NODELAY, 1) != 0) {
-        nb__fail_sys_what(err, "setsockopt", hostport, errno, "TCP_NODELAY");
+        nb__fail_sys_what(err, "setsockopt", name, errno, "TCP_NODELAY");
         nb__close_quietly(fd);
         return -1;
     }
     return fd;
 }
 
+/* Fills *err for connect_one's failure at `op` with e (ETIMEDOUT from our
+ * own deadline is NB_ERR_TIMEOUT) and closes fd. */
+static int fail_one(const nb__addrlist *list, const char *op, int e,
+                    int timed_out, int fd, nb_error *err)
+{
+    char name[NB_ADDRSTRLEN];
+
+    nb__addrlist_name(list, name, sizeof(name));
+    if (timed_out)
+        nb__fail_timeout(err, op, name);
+    else
+        nb__fail_sys(err, op, name, e);
+    nb__note_attempts(err, 1);
+    nb__close_quietly(fd);
+    return -1;
+}
+
 /* One address.  Without a deadline or NB_NONBLOCK this is exactly
  * socket(2) + connect(2); otherwise the socket is non-blocking and the
  * wait is a poll(2) bounded by the deadline. */
-static int connect_one(const struct addrinfo *ai, const char *hostport,
-                       int timeout_ms, int flags, nb_error *err)
+static int connect_one(const nb__addrlist *list, int timeout_ms, int flags,
+                       nb_error *err)
 {
-    nb__deadline deadline;
+    const struct addrinfo *ai = list->head;
     int nonblocking = timeout_ms > 0 || (flags & NB_NONBLOCK);
-    int fd, e;
+    nb__deadline deadline;
+    int fd, e, ready;
 
     nb__deadline_start(&deadline, timeout_ms);
     fd = nb__socket(ai->ai_family, SOCK_STREAM, nonblocking);
-    if (fd < 0) {
-        nb__fail_sys(err, "socket", hostport, errno);
-        nb__note_attempts(err, 1);
-        return -1;
-    }
+    if (fd < 0)
+        return fail_one(list, "socket", errno, 0, -1, err);
     if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-        int ready = 1;
         e = errno;
-        if (connect_in_progress(e)) {
-            ready = nb__wait_fd(fd, POLLOUT, &deadline);
-            e = ready > 0 ? pending_error(fd) : errno;
-        }
-        if (ready == 0 || e != 0) {
-            if (ready == 0)
-                nb__fail_timeout(err, "connect", hostport);
-            else
-                nb__fail_sys(err, "connect", hostport, e);
-            nb__note_attempts(err, 1);
-            nb__close_quietly(fd);
-            return -1;
-        }
+        if (!connect_in_progress(e))
+            return fail_one(list, "connect", e, 0, fd, err);
+        ready = nb__wait_fd(fd, POLLOUT, &deadline);
+        if (ready <= 0)
+            return fail_one(list, ready == 0 ? "connect" : "poll", errno,
+                            ready == 0, fd, err);
+        e = pending_error(fd);
+        if (e != 0)
+            return fail_one(list, "connect", e, 0, fd, err);
     }
-    return finish_socket(fd, nonblocking, flags, hostport, err);
+    /* the name is formatted only when there is a step that could fail */
+    if ((nonblocking && !(flags & NB_NONBLOCK)) || (flags & NB_NODELAY)) {
+        char name[NB_ADDRSTRLEN];
+        nb__addrlist_name(list, name, sizeof(name));
+        return finish_socket(fd, nonblocking, flags, name, err);
+    }
+    return fd;
 }
 
 /* ------------------------------------------------------------ racing */
@@ -333,19 +349,21 @@ static int connect_list(const nb__addrlist *list, int timeout_ms, int flags,
 {
     const struct addrinfo *small[SMALL_LIST];
     const struct addrinfo **order = small;
+    char name[NB_ADDRSTRLEN];
     int n = nb__addrlist_count(list);
     int fd;
 
     if (n == 1)
-        return connect_one(list->head, list->hostport, timeout_ms, flags, err);
+        return connect_one(list, timeout_ms, flags, err);
+    nb__addrlist_name(list, name, sizeof(name));
     if (n > SMALL_LIST) {
         order = malloc(sizeof(*order) * (size_t)n);
         if (order == NULL)
-            return nb__fail_sys(err, "connect", list->hostport, ENOMEM);
+            return nb__fail_sys(err, "connect", name, ENOMEM);
     }
     nb__interleave_families(list->head, order, n);
-    fd = nb__connect_race(order, n, list->hostport, timeout_ms,
-                          ATTEMPT_DELAY_MS, flags, err);
+    fd = nb__connect_race(order, n, name, timeout_ms, ATTEMPT_DELAY_MS, flags,
+                          err);
     if (order != small)
         free(order);
     return fd;

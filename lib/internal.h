@@ -101,12 +101,15 @@ int nb__is_wildcard(const char *host);
 
 /* A resolved address list: getaddrinfo's, or one address made without it
  * when host and port are numeric (no allocation, no name service). */
+#define NB__HOST_MAX 1025  /* NI_MAXHOST: the longest host accepted */
 typedef struct nb__addrlist {
     struct addrinfo *head;
     struct addrinfo *gai;        /* to freeaddrinfo, NULL for the fast path */
     struct addrinfo one;
     struct sockaddr_storage one_ss;
-    char hostport[NB_ADDRSTRLEN]; /* "host:port" for messages */
+    const char *host;            /* as given ("*" for a wildcard), brackets */
+    const char *port;            /* removed; for messages only */
+    char unbracketed[NB__HOST_MAX];
 } nb__addrlist;
 
 enum nb__purpose { NB__FOR_CONNECT, NB__FOR_BIND };
@@ -119,6 +122,9 @@ int nb__resolve(const char *host, const char *port, int socktype,
                 enum nb__purpose purpose, int flags, const char *op,
                 nb__addrlist *out, nb_error *err);
 void nb__addrlist_free(nb__addrlist *list);
+/* "host:port" of the request, for messages.  Only failures format it:
+ * snprintf costs more than the whole numeric fast path. */
+void nb__addrlist_name(const nb__addrlist *list, char *buf, size_t size);
 int nb__addrlist_count(const nb__addrlist *list);
 
 /* ----------------------------------------------------------- socket.c */

@@ -20,8 +20,6 @@
 
 #include "internal.h"
 
-/* Longest host accepted: NI_MAXHOST is what getnameinfo may produce. */
-#define HOST_MAX 1025
 /* Longest service name accepted; IANA's are at most 15 characters. */
 #define SERVICE_MAX 64
 
@@ -100,8 +98,8 @@ int nb__parse_port(const char *port, int *numeric, const char *op,
 /* Service names are looked up in the services database for the socket
  * type; a miss is reported as getaddrinfo would: NB_ERR_RESOLVE with
  * EAI_SERVICE. */
-static int lookup_service(const char *port, int socktype, const char *where,
-                          nb_error *err)
+static int lookup_service(const char *port, int socktype,
+                          const nb__addrlist *list, nb_error *err)
 {
     struct servent ent, *found = NULL;
     char buf[4096];
@@ -110,7 +108,9 @@ static int lookup_service(const char *port, int socktype, const char *where,
 
     if (getservbyname_r(port, proto, &ent, buf, sizeof(buf), &found) != 0 ||
         found == NULL) {
-        return nb__fail_resolve(err, where, EAI_SERVICE, saved);
+        char name[NB_ADDRSTRLEN];
+        nb__addrlist_name(list, name, sizeof(name));
+        return nb__fail_resolve(err, name, EAI_SERVICE, saved);
     }
     return ntohs((uint16_t)found->s_port);
 }
@@ -257,8 +257,11 @@ static int resolve_with_getaddrinfo(const char *host, int port, int socktype,
 
     rc = getaddrinfo(host, service, &hints, &list->gai);
     if (rc != 0) {
+        char name[NB_ADDRSTRLEN];
+        int e = errno;
         list->gai = NULL;
-        return nb__fail_resolve(err, list->hostport, rc, errno);
+        nb__addrlist_name(list, name, sizeof(name));
+        return nb__fail_resolve(err, name, rc, e);
     }
     list->head = list->gai;
     return 0;
@@ -280,26 +283,26 @@ int nb__resolve(const char *host, const char *port, int socktype,
                 enum nb__purpose purpose, int flags, const char *op,
                 nb__addrlist *list, nb_error *err)
 {
-    char unbracketed[HOST_MAX];
     int wildcard = purpose == NB__FOR_BIND && nb__is_wildcard(host);
     int portnum, family;
 
     list->head = NULL;
     list->gai = NULL;
+    list->host = wildcard ? "*" : host;
+    list->port = port;
     if (!wildcard && (host == NULL || host[0] == '\0'))
         return nb__fail_arg(err, op, "", "host is %s",
                             host == NULL ? "NULL" : "empty");
-    if (!wildcard && strlen(host) >= HOST_MAX)
+    if (!wildcard && strlen(host) >= NB__HOST_MAX)
         return nb__fail_arg(err, op, "", "host name longer than %d bytes",
-                            HOST_MAX - 1);
+                            NB__HOST_MAX - 1);
     if (nb__parse_port(port, &portnum, op, host, err) != 0)
         return -1;
     if (!wildcard)
-        host = strip_brackets(host, unbracketed, sizeof(unbracketed));
-    nb__hostport(list->hostport, sizeof(list->hostport),
-                 wildcard ? "*" : host, port);
+        list->host = host = strip_brackets(host, list->unbracketed,
+                                           sizeof(list->unbracketed));
     if (portnum < 0) {
-        portnum = lookup_service(port, socktype, list->hostport, err);
+        portnum = lookup_service(port, socktype, list, err);
         if (portnum < 0)
             return -1;
     }
@@ -327,6 +330,11 @@ void nb__addrlist_free(nb__addrlist *list)
         list->gai = NULL;
     }
     list->head = NULL;
+}
+
+void nb__addrlist_name(const nb__addrlist *list, char *buf, size_t size)
+{
+    nb__hostport(buf, size, list->host, list->port);
 }
 
 int nb__addrlist_count(const nb__addrlist *list)

@@ -50,7 +50,11 @@ static int connect_first_usable(const nb__addrlist *list, int flags,
         }
         nb__close_quietly(fd);
     }
-    nb__fail_sys(err, op, list->hostport, first_error);
+    {
+        char name[NB_ADDRSTRLEN];
+        nb__addrlist_name(list, name, sizeof(name));
+        nb__fail_sys(err, op, name, first_error);
+    }
     nb__note_attempts(err, attempts);
     return -1;
 }
