@@ -52,10 +52,15 @@ int nb_listen_fds(int *fds, int max, nb_error *err)
     if (count < 0)
         return nb__fail_arg(err, "listen_fds", "", "LISTEN_FDS=\"%s\" invalid",
                             count_text);
-    for (i = 0; i < count; i++)
-        if (fcntl(FIRST_PASSED_FD + (int)i, F_GETFD) < 0)
-            return nb__fail_fd(err, "listen_fds", FIRST_PASSED_FD + (int)i,
-                               errno);
+    for (i = 0; i < count; i++) {
+        if (fcntl(FIRST_PASSED_FD + (int)i, F_GETFD) < 0) {
+            nb__fail(err, NB_ERR_ARG, "listen_fds", "", 0,
+                     "LISTEN_FDS=%ld but descriptor %d is not open", count,
+                     FIRST_PASSED_FD + (int)i);
+            errno = EBADF;  /* the system's word for it, not EINVAL */
+            return -1;
+        }
+    }
     for (i = 0; i < count; i++) {
         int fd = FIRST_PASSED_FD + (int)i;
         int fdflags = fcntl(fd, F_GETFD);

@@ -97,23 +97,28 @@ static void format_unix(const struct sockaddr_un *sun, size_t pathlen,
     buf[out] = '\0';
 }
 
-void nb__format_sockaddr(const struct sockaddr *sa, socklen_t len, char *buf,
+void nb__format_sockaddr(const struct sockaddr *addr, socklen_t len, char *buf,
                          size_t size)
 {
     const size_t path_offset = offsetof(struct sockaddr_un, sun_path);
+    struct sockaddr_storage ss;
+    const struct sockaddr *sa = (const struct sockaddr *)&ss;
 
     if (size == 0)
         return;
     buf[0] = '\0';
     if (len == 0)
         return;
-    if (len < sizeof(sa_family_t) || len > sizeof(struct sockaddr_storage)) {
+    if (len < sizeof(sa_family_t) || len > sizeof(ss)) {
         snprintf(buf, size, "(invalid address)");
         return;
     }
+    /* a copy, so that the casts below are aligned whatever addr points to */
+    memset(&ss, 0, sizeof(ss));
+    memcpy(&ss, addr, len);
     switch (sa->sa_family) {
     case AF_INET: {
-        const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
         char host[INET_ADDRSTRLEN];
         if (len < sizeof(*sin))
             break;
@@ -124,10 +129,10 @@ void nb__format_sockaddr(const struct sockaddr *sa, socklen_t len, char *buf,
     case AF_INET6:
         if (len < sizeof(struct sockaddr_in6))
             break;
-        format_in6((const struct sockaddr_in6 *)sa, buf, size);
+        format_in6((const struct sockaddr_in6 *)&ss, buf, size);
         return;
     case AF_UNIX:
-        format_unix((const struct sockaddr_un *)sa,
+        format_unix((const struct sockaddr_un *)&ss,
                     len > path_offset ? len - path_offset : 0, buf, size);
         return;
     default:

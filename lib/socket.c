@@ -32,9 +32,12 @@ int nb__set_nonblock(int fd, int on)
 
 static int is_v4_mapped(const struct addrinfo *ai)
 {
-    const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ai->ai_addr;
+    struct sockaddr_in6 sin6;
 
-    return ai->ai_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr);
+    if (ai->ai_family != AF_INET6 || ai->ai_addrlen < sizeof(sin6))
+        return 0;
+    memcpy(&sin6, ai->ai_addr, sizeof(sin6));
+    return IN6_IS_ADDR_V4MAPPED(&sin6.sin6_addr);
 }
 
 /* Options applied before bind(2); on failure errno is set and *what names
@@ -103,11 +106,12 @@ static int lacks_ipv6(const nb_error *e)
 static void ipv4_wildcard_like(const struct addrinfo *v6, struct addrinfo *ai,
                                struct sockaddr_in *sin)
 {
-    const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)v6->ai_addr;
+    struct sockaddr_in6 sin6;
 
+    memcpy(&sin6, v6->ai_addr, sizeof(sin6));
     memset(sin, 0, sizeof(*sin));
     sin->sin_family = AF_INET;
-    sin->sin_port = sin6->sin6_port;
+    sin->sin_port = sin6.sin6_port;
     sin->sin_addr.s_addr = htonl(INADDR_ANY);
     *ai = *v6;
     ai->ai_family = AF_INET;
