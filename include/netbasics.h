@@ -191,9 +191,10 @@ NB_EXPORT ssize_t nb_recv_all(int fd, void *buf, size_t len, int timeout_ms,
 /* ------------------------------------------- unix sockets, socket activation */
 
 /* path "/run/x.sock", or "@name" for Linux's abstract namespace.  A path that
- * does not fit sun_path is NB_ERR_ARG.  A stale socket file (nothing listens
- * on it) is replaced; a live one or any other file is NB_ERR_SYSTEM/
- * EADDRINUSE.  The only flag is NB_NONBLOCK. */
+ * does not fit sun_path is NB_ERR_ARG.  A stale socket file (a connect(2) to
+ * it is refused) is replaced; a live one or any other file is NB_ERR_SYSTEM/
+ * EADDRINUSE (the live server sees that probe as one connection closed at
+ * once).  The only flag is NB_NONBLOCK. */
 NB_EXPORT int nb_unix_listen(const char *path, int backlog, int flags,
                              nb_error *err);
 NB_EXPORT int nb_unix_connect(const char *path, int timeout_ms, int flags,
