@@ -67,18 +67,22 @@ static int is_dead_connection(int e)
     }
 }
 
-static int accept_retrying(int listen_fd, nb_addr *peer, int flags)
+/* accept4(2) until a connection or a real error.  *family is the peer's
+ * address family. */
+static int accept_retrying(int listen_fd, nb_addr *peer, int flags,
+                           int *family)
 {
     struct sockaddr_storage ss;
+    struct sockaddr_storage *out = peer != NULL ? &peer->ss : &ss;
     int type = SOCK_CLOEXEC | ((flags & NB_NONBLOCK) ? SOCK_NONBLOCK : 0);
 
     for (;;) {
-        socklen_t len = sizeof(ss);
-        struct sockaddr *sa = (struct sockaddr *)(peer ? &peer->ss : &ss);
-        int fd = accept4(listen_fd, sa, &len, type);
+        socklen_t len = sizeof(*out);
+        int fd = accept4(listen_fd, (struct sockaddr *)out, &len, type);
         if (fd >= 0) {
             if (peer != NULL)
                 peer->len = len;
+            *family = len >= sizeof(sa_family_t) ? out->ss_family : AF_UNSPEC;
             return fd;
         }
         if (errno != EINTR && !is_dead_connection(errno))
@@ -88,14 +92,14 @@ static int accept_retrying(int listen_fd, nb_addr *peer, int flags)
 
 int nb_tcp_accept(int listen_fd, nb_addr *peer, int flags, nb_error *err)
 {
-    int fd;
+    int fd, family;
 
     if (nb__check_flags(flags, ACCEPT_FLAGS, "accept", err) != 0)
         return -1;
     if (listen_fd < 0)
         return nb__fail_arg(err, "accept", "", "invalid descriptor %d",
                             listen_fd);
-    fd = accept_retrying(listen_fd, peer, flags);
+    fd = accept_retrying(listen_fd, peer, flags, &family);
     if (fd < 0) {
         if (errno == EINVAL || errno == EOPNOTSUPP)
             return nb__fail_arg(err, "accept", "",
@@ -103,7 +107,9 @@ int nb_tcp_accept(int listen_fd, nb_addr *peer, int flags, nb_error *err)
                                 listen_fd);
         return nb__fail_fd(err, "accept", listen_fd, errno);
     }
-    if ((flags & NB_NODELAY) &&
+    /* TCP_NODELAY is a TCP option: a Unix stream listener's connection
+     * is kept, not lost to a setsockopt that cannot apply */
+    if ((flags & NB_NODELAY) && (family == AF_INET || family == AF_INET6) &&
         nb__setsockopt_int(fd, IPPROTO_TCP, TCP_NODELAY, 1) != 0) {
         nb__fail_sys_what(err, "setsockopt", "", errno, "TCP_NODELAY");
         nb__close_quietly(fd);

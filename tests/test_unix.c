@@ -469,31 +469,6 @@ START_TEST(every_descriptor_is_cloexec)
 }
 END_TEST
 
-/* nb_tcp_accept works on Unix listeners "without NB_NODELAY"; with it,
- * the call must at least fail cleanly. */
-START_TEST(accepted_socket_with_nodelay_fails_without_leaking)
-{
-    char path[PATHBUF];
-    int fds0 = th_count_fds();
-    int lfd, cfd, fds1;
-    nb_error e;
-
-    lfd = nb_unix_listen(in_dir(path, "nd.sock"), 4, 0, NULL);
-    ck_assert_int_ge(lfd, 0);
-    cfd = nb_unix_connect(path, 1000, 0, NULL);
-    ck_assert_int_ge(cfd, 0);
-    fds1 = th_count_fds();
-    /* TCP_NODELAY means nothing to a Unix socket: the call fails and the
-     * descriptor accept4 made is not leaked */
-    ck_assert_int_eq(nb_tcp_accept(lfd, NULL, NB_NODELAY, &e), -1);
-    th_assert_error(&e, NB_ERR_SYSTEM, "setsockopt");
-    ck_assert_int_eq(th_count_fds(), fds1);
-    close(cfd);
-    close(lfd);
-    ck_assert_int_eq(th_count_fds(), fds0);
-}
-END_TEST
-
 /* Assumption: backlog <= 0 means SOMAXCONN for Unix listeners as it does
  * for TCP ones (the same listen call), not a queue of one. */
 START_TEST(listen_backlog_zero_is_not_a_queue_of_one)
@@ -1444,7 +1419,6 @@ static Suite *unix_suite(void)
     tcase_add_test(tc, timed_connect_exchanges_data);
     tcase_add_test(tc, nonblock_listener_and_connection);
     tcase_add_test(tc, every_descriptor_is_cloexec);
-    tcase_add_test(tc, accepted_socket_with_nodelay_fails_without_leaking);
     tcase_add_test(tc, listen_backlog_zero_is_not_a_queue_of_one);
     tcase_add_test(tc, abstract_namespace_creates_no_file);
     tcase_add_test(tc, abstract_name_in_use_and_released);
