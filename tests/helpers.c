@@ -221,3 +221,75 @@ int th_run_suite(Suite *suite)
     srunner_free(runner);
     return failed == 0 ? 0 : 1;
 }
+
+/* ---------------------------------------------- added for test_udp/test_io */
+
+#include <stdlib.h>
+#include <sys/syscall.h>
+
+pid_t th_gettid(void)
+{
+    return (pid_t)syscall(SYS_gettid);
+}
+
+/* 1 when nr is a system call in which a socket is waited for. */
+static int is_waiting_syscall(long nr)
+{
+    static const long waits[] = {
+#ifdef SYS_poll
+        SYS_poll,
+#endif
+#ifdef SYS_select
+        SYS_select,
+#endif
+#ifdef SYS_epoll_wait
+        SYS_epoll_wait,
+#endif
+        SYS_ppoll, SYS_pselect6, SYS_epoll_pwait, SYS_recvfrom, SYS_recvmsg,
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(waits) / sizeof(waits[0]); i++)
+        if (nr == waits[i])
+            return 1;
+    return 0;
+}
+
+/* The system call thread tid is blocked in: its number, -1 when it is
+ * running or blocked outside a system call, -2 when /proc cannot tell. */
+static long blocked_syscall(pid_t tid)
+{
+    char path[64], text[64];
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof(path), "/proc/self/task/%ld/syscall", (long)tid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -2;
+    n = read(fd, text, sizeof(text) - 1);
+    close(fd);
+    if (n <= 0)
+        return -2;
+    text[n] = '\0';
+    if (text[0] < '0' || text[0] > '9')
+        return -1;  /* "running", or "-1 ..." */
+    return strtol(text, NULL, 10);
+}
+
+int th_wait_blocked(pid_t tid, int timeout_ms, atomic_int *stop)
+{
+    int64_t end = th_now_ms() + timeout_ms;
+    struct timespec tick = { 0, 1000000 };
+
+    for (;;) {
+        long nr = blocked_syscall(tid);
+        if (nr == -2)
+            return -1;
+        if (is_waiting_syscall(nr))
+            return 1;
+        if ((stop != NULL && atomic_load(stop)) || th_now_ms() >= end)
+            return 0;
+        nanosleep(&tick, NULL);
+    }
+}

@@ -82,4 +82,20 @@ int th_run_suite(Suite *suite);
                       (e)->message, (want_op));                               \
     } while (0)
 
+/* ---------------------------------------------- added for test_udp/test_io
+ * Waiting for another thread to block, without guessing with sleep(). */
+
+#include <stdatomic.h>
+
+/* The calling thread's kernel id (for th_wait_blocked). */
+pid_t th_gettid(void);
+/* Waits until thread tid of this process sleeps in a system call that
+ * waits for a socket (poll, ppoll, select, pselect6, epoll_wait,
+ * epoll_pwait, recvfrom, recvmsg), reading /proc/self/task/TID/syscall
+ * every millisecond.  Returns 1 when it does, 0 when timeout_ms passed or
+ * *stop became nonzero first (stop may be NULL), -1 when /proc cannot tell:
+ * the caller then falls back to a pause.  Safe to call from any thread; it
+ * never uses ck_assert. */
+int th_wait_blocked(pid_t tid, int timeout_ms, atomic_int *stop);
+
 #endif
