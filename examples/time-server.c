@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <limits.h>
 #include <poll.h>
@@ -194,7 +195,10 @@ static void announce(const struct socket_set *set, int workers)
 }
 
 /* Sockets from systemd-style activation: streams are listeners, datagram
- * sockets get the UDP treatment.  Returns how many were taken. */
+ * sockets get the UDP treatment.  They come blocking, and are made
+ * non-blocking like the server's own: it accepts until EAGAIN, and a
+ * blocking accept would hold it (and its signals) until the next client.
+ * Returns how many were taken. */
 static int add_activated_sockets(struct socket_set *set)
 {
     int fds[MAX_SOCKETS];
@@ -210,9 +214,11 @@ static int add_activated_sockets(struct socket_set *set)
         exit(1);
     }
     for (i = 0; i < n; i++) {
-        int type = 0;
+        int type = 0, fl;
         socklen_t len = sizeof(type);
-        if (getsockopt(fds[i], SOL_SOCKET, SO_TYPE, &type, &len) != 0) {
+        if (getsockopt(fds[i], SOL_SOCKET, SO_TYPE, &type, &len) != 0 ||
+            (fl = fcntl(fds[i], F_GETFL)) < 0 ||
+            fcntl(fds[i], F_SETFL, fl | O_NONBLOCK) != 0) {
             fprintf(stderr, PROGRAM ": passed descriptor %d: %s\n", fds[i],
                     strerror(errno));
             exit(1);
