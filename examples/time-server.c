@@ -63,7 +63,8 @@ struct socket_set {
 struct server {
     struct socket_set set;
     const struct options *opt;
-    int backoff_ms;          /* > 0 while accepting is paused */
+    int paused;              /* accepting is paused until `resume` */
+    int backoff_ms;          /* the last pause; 0 after an accept works */
     struct timespec resume;  /* when accepting resumes */
 };
 
@@ -300,6 +301,7 @@ static void pause_accepting(struct server *s, const nb_error *err)
     s->resume.tv_nsec += (long)s->backoff_ms * 1000000L;
     s->resume.tv_sec += s->resume.tv_nsec / 1000000000L;
     s->resume.tv_nsec %= 1000000000L;
+    s->paused = 1;
     fprintf(stderr, PROGRAM ": %s; pausing accept for %d ms\n",
             nb_error_message(err), s->backoff_ms);
 }
@@ -364,7 +366,7 @@ static int backoff_left_ms(struct server *s)
     struct timespec now;
     long ms;
 
-    if (s->backoff_ms == 0)
+    if (!s->paused)
         return -1;
     clock_gettime(CLOCK_MONOTONIC, &now);
     ms = (s->resume.tv_sec - now.tv_sec) * 1000L +
@@ -413,10 +415,12 @@ static void serve_forever(struct server *s)
         struct timespec ts = { left / 1000, (left % 1000) * 1000000L };
         int n;
 
+        /* the pause ends, but its length is kept: the next failure
+         * doubles it, and only an accept that works resets it */
         if (left == 0)
-            s->backoff_ms = 0;
+            s->paused = 0;
         for (i = 0; i < set->n; i++)
-            set->pfd[i].events = set->is_stream[i] && s->backoff_ms ? 0 : POLLIN;
+            set->pfd[i].events = set->is_stream[i] && s->paused ? 0 : POLLIN;
         n = ppoll(set->pfd, (nfds_t)set->n, left < 0 ? NULL : &ts, &wait_mask);
         if (n < 0) {
             if (errno == EINTR)
