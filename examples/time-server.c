@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <limits.h>
 #include <poll.h>
@@ -62,7 +63,8 @@ struct socket_set {
 struct server {
     struct socket_set set;
     const struct options *opt;
-    int backoff_ms;          /* > 0 while accepting is paused */
+    int paused;              /* accepting is paused until `resume` */
+    int backoff_ms;          /* the last pause; 0 after an accept works */
     struct timespec resume;  /* when accepting resumes */
 };
 
@@ -194,7 +196,10 @@ static void announce(const struct socket_set *set, int workers)
 }
 
 /* Sockets from systemd-style activation: streams are listeners, datagram
- * sockets get the UDP treatment.  Returns how many were taken. */
+ * sockets get the UDP treatment.  They come blocking, and are made
+ * non-blocking like the server's own: it accepts until EAGAIN, and a
+ * blocking accept would hold it (and its signals) until the next client.
+ * Returns how many were taken. */
 static int add_activated_sockets(struct socket_set *set)
 {
     int fds[MAX_SOCKETS];
@@ -210,9 +215,11 @@ static int add_activated_sockets(struct socket_set *set)
         exit(1);
     }
     for (i = 0; i < n; i++) {
-        int type = 0;
+        int type = 0, fl;
         socklen_t len = sizeof(type);
-        if (getsockopt(fds[i], SOL_SOCKET, SO_TYPE, &type, &len) != 0) {
+        if (getsockopt(fds[i], SOL_SOCKET, SO_TYPE, &type, &len) != 0 ||
+            (fl = fcntl(fds[i], F_GETFL)) < 0 ||
+            fcntl(fds[i], F_SETFL, fl | O_NONBLOCK) != 0) {
             fprintf(stderr, PROGRAM ": passed descriptor %d: %s\n", fds[i],
                     strerror(errno));
             exit(1);
@@ -286,6 +293,8 @@ static void log_client(const struct server *s, const nb_addr *peer,
 
 static void pause_accepting(struct server *s, const nb_error *err)
 {
+    if (s->paused)
+        return;  /* another listener already paused this round */
     s->backoff_ms = s->backoff_ms == 0 ? BACKOFF_MIN_MS
                                        : s->backoff_ms * 2 > BACKOFF_MAX_MS
                                              ? BACKOFF_MAX_MS
@@ -294,6 +303,7 @@ static void pause_accepting(struct server *s, const nb_error *err)
     s->resume.tv_nsec += (long)s->backoff_ms * 1000000L;
     s->resume.tv_sec += s->resume.tv_nsec / 1000000000L;
     s->resume.tv_nsec %= 1000000000L;
+    s->paused = 1;
     fprintf(stderr, PROGRAM ": %s; pausing accept for %d ms\n",
             nb_error_message(err), s->backoff_ms);
 }
@@ -358,7 +368,7 @@ static int backoff_left_ms(struct server *s)
     struct timespec now;
     long ms;
 
-    if (s->backoff_ms == 0)
+    if (!s->paused)
         return -1;
     clock_gettime(CLOCK_MONOTONIC, &now);
     ms = (s->resume.tv_sec - now.tv_sec) * 1000L +
@@ -407,10 +417,12 @@ static void serve_forever(struct server *s)
         struct timespec ts = { left / 1000, (left % 1000) * 1000000L };
         int n;
 
+        /* the pause ends, but its length is kept: the next failure
+         * doubles it, and only an accept that works resets it */
         if (left == 0)
-            s->backoff_ms = 0;
+            s->paused = 0;
         for (i = 0; i < set->n; i++)
-            set->pfd[i].events = set->is_stream[i] && s->backoff_ms ? 0 : POLLIN;
+            set->pfd[i].events = set->is_stream[i] && s->paused ? 0 : POLLIN;
         n = ppoll(set->pfd, (nfds_t)set->n, left < 0 ? NULL : &ts, &wait_mask);
         if (n < 0) {
             if (errno == EINTR)
@@ -431,6 +443,14 @@ static void serve_forever(struct server *s)
         close(set->pfd[i].fd);
 }
 
+/* The socket file of -U is ours to remove at a clean exit (not the one of
+ * an abstract name, which has no file, nor one passed by activation). */
+static void remove_socket_file(const struct options *opt, int activated)
+{
+    if (opt->unix_path != NULL && opt->unix_path[0] != '@' && !activated)
+        unlink(opt->unix_path);
+}
+
 /* ------------------------------------------------------------- workers */
 
 /* Each worker owns one set: the shared sockets plus its own SO_REUSEPORT
@@ -448,6 +468,7 @@ struct pool {
     struct worker *w;
     int n;
     int shared_n;            /* sockets at the start of every set */
+    int activated;           /* the sockets came from socket activation */
     const struct options *opt;
 };
 
@@ -561,6 +582,7 @@ static void open_pool_sockets(struct pool *p)
     int activated = open_shared_sockets(&shared, p->opt);
     int i;
 
+    p->activated = activated;
     p->shared_n = shared.n;
     for (i = 0; i < p->n; i++) {
         p->w[i].set = shared;
@@ -606,6 +628,7 @@ static int run_workers(const struct options *opt)
     }
     stop_workers(&p);
     close_pool_sockets(&p);
+    remove_socket_file(opt, p.activated);
     free(p.w);
     return 0;
 }
@@ -614,6 +637,7 @@ int main(int argc, char **argv)
 {
     struct options opt;
     struct server s;
+    int activated;
 
     parse_options(argc, argv, &opt);
     tzset();
@@ -621,9 +645,11 @@ int main(int argc, char **argv)
         return run_workers(&opt);
     memset(&s, 0, sizeof(s));
     s.opt = &opt;
-    if (!open_shared_sockets(&s.set, &opt))
+    activated = open_shared_sockets(&s.set, &opt);
+    if (!activated)
         open_port_sockets(&s.set, &opt, opt.port, 0);
     announce(&s.set, 0);
     serve_forever(&s);
+    remove_socket_file(&opt, activated);
     return 0;
 }
