@@ -40,24 +40,25 @@ static int pending_error(int fd)
     return soerr;
 }
 
-/* Puts a connected socket in the mode the caller asked for.  On failure
- * fills *err naming the step and `name`, closes fd and returns -1. */
-static int finish_socket(int fd, int made_nonblocking, int flags,
-                         const char *name, nb_error *err)
+/* Puts a connected socket in the mode the caller asked for: blocking
+ * unless NB_NONBLOCK, TCP_NODELAY with NB_NODELAY.  0, or -1 with errno
+ * and *op, *what naming the step that failed. */
+static int set_final_mode(int fd, int made_nonblocking, int flags,
+                          const char **op, const char **what)
 {
     if (made_nonblocking && !(flags & NB_NONBLOCK) &&
         nb__set_nonblock(fd, 0) != 0) {
-        nb__fail_sys_what(err, "ioctl", name, errno, "FIONBIO");
-        nb__close_quietly(fd);
+        *op = "ioctl";
+        *what = "FIONBIO";
         return -1;
     }
     if ((flags & NB_NODELAY) &&
         nb__setsockopt_int(fd, IPPROTO_TCP, TCP_NODELAY, 1) != 0) {
-        nb__fail_sys_what(err, "setsockopt", name, errno, "TCP_NODELAY");
-        nb__close_quietly(fd);
+        *op = "setsockopt";
+        *what = "TCP_NODELAY";
         return -1;
     }
-    return fd;
+    return 0;
 }
 
 /* Fills *err for connect_one's failure at `op` with e (ETIMEDOUT from our
@@ -85,6 +86,7 @@ static int connect_one(const nb__addrlist *list, int timeout_ms, int flags,
 {
     const struct addrinfo *ai = list->head;
     int nonblocking = timeout_ms > 0 || (flags & NB_NONBLOCK);
+    const char *op, *what;
     nb__deadline deadline;
     int fd, e, ready;
 
@@ -104,11 +106,12 @@ static int connect_one(const nb__addrlist *list, int timeout_ms, int flags,
         if (e != 0)
             return fail_one(list, "connect", e, 0, fd, err);
     }
-    /* the name is formatted only when there is a step that could fail */
-    if ((nonblocking && !(flags & NB_NONBLOCK)) || (flags & NB_NODELAY)) {
+    if (set_final_mode(fd, nonblocking, flags, &op, &what) != 0) {
         char name[NB_ADDRSTRLEN];
         nb__addrlist_name(list, name, sizeof(name));
-        return finish_socket(fd, nonblocking, flags, name, err);
+        nb__fail_sys_what(err, op, name, errno, what);
+        nb__close_quietly(fd);
+        return -1;
     }
     return fd;
 }
@@ -308,8 +311,13 @@ int nb__connect_race(const struct addrinfo *const *addrs, int n,
     nb__deadline_start(&deadline, timeout_ms);
     fd = run_race(&r, &deadline, delay_ms);
     if (fd >= 0) {
+        const char *op, *what;
         close_active(&r);
-        fd = finish_socket(fd, 1, flags, hostport, err);
+        if (set_final_mode(fd, 1, flags, &op, &what) != 0) {
+            nb__fail_sys_what(err, op, hostport, errno, what);
+            nb__close_quietly(fd);
+            fd = -1;
+        }
     } else {
         race_failed(&r, fd, hostport, err);
         fd = -1;

@@ -39,18 +39,19 @@ int nb__is_wildcard(const char *host)
     return host == NULL || host[0] == '\0' || strcmp(host, "*") == 0;
 }
 
+/* The value of a string of decimal digits, in one pass: 0..65535; -1 when
+ * the digits make a larger number; -2 when there is a non-digit. */
 static int parse_decimal_port(const char *s)
 {
     long value = 0;
 
     for (; *s != '\0'; s++) {
         if (*s < '0' || *s > '9')
-            return -1;
-        value = value * 10 + (*s - '0');
-        if (value > 65535)
-            return -1;
+            return -2;
+        if (value <= 65535)
+            value = value * 10 + (*s - '0');
     }
-    return (int)value;
+    return value > 65535 ? -1 : (int)value;
 }
 
 static int looks_like_service_name(const char *s)
@@ -74,18 +75,14 @@ int nb__parse_port(const char *port, int *numeric, const char *op,
                    const char *host, nb_error *err)
 {
     char where[NB_ADDRSTRLEN];
-    int all_digits;
+    int value;
 
     if (port == NULL || port[0] == '\0')
         return nb__fail_arg(err, op, "", "port is %s",
                             port == NULL ? "NULL" : "empty");
-    all_digits = strspn(port, "0123456789") == strlen(port);
-    if (all_digits) {
-        *numeric = parse_decimal_port(port);
-        if (*numeric >= 0)
-            return 0;
-    } else if (looks_like_service_name(port)) {
-        *numeric = -1;
+    value = parse_decimal_port(port);
+    if (value >= 0 || (value == -2 && looks_like_service_name(port))) {
+        *numeric = value >= 0 ? value : -1;
         return 0;
     }
     nb__hostport(where, sizeof(where), nb__is_wildcard(host) ? "*" : host,
@@ -154,11 +151,14 @@ static void set_wildcard(nb__addrlist *list, int flags, int socktype,
 /* "%eth0" or "%2" after an IPv6 address.  0 when unknown. */
 static unsigned scope_id_of(const char *scope)
 {
-    int number = parse_decimal_port(scope);  /* scope ids are small */
+    int number;
 
-    if (scope[0] != '\0' && strspn(scope, "0123456789") == strlen(scope))
-        return number >= 0 ? (unsigned)number : 0;
-    return if_nametoindex(scope);
+    if (scope[0] == '\0')
+        return 0;
+    number = parse_decimal_port(scope);  /* interface numbers are small */
+    if (number == -2)
+        return if_nametoindex(scope);
+    return number > 0 ? (unsigned)number : 0;
 }
 
 /* Parses a numeric IPv4 or IPv6 host (with an optional %scope) into *ss.
@@ -267,11 +267,11 @@ static int resolve_with_getaddrinfo(const char *host, int port, int socktype,
     return 0;
 }
 
-/* Copies "[v6]" without its brackets; returns host itself otherwise. */
-static const char *strip_brackets(const char *host, char *buf, size_t size)
+/* Copies "[v6]" (n bytes) without its brackets; returns host itself
+ * otherwise. */
+static const char *strip_brackets(const char *host, size_t n, char *buf,
+                                  size_t size)
 {
-    size_t n = strlen(host);
-
     if (n < 2 || host[0] != '[' || host[n - 1] != ']' || n - 2 >= size)
         return host;
     memcpy(buf, host + 1, n - 2);
@@ -293,14 +293,16 @@ int nb__resolve(const char *host, const char *port, int socktype,
     if (!wildcard && (host == NULL || host[0] == '\0'))
         return nb__fail_arg(err, op, "", "host is %s",
                             host == NULL ? "NULL" : "empty");
-    if (!wildcard && strlen(host) >= NB__HOST_MAX)
-        return nb__fail_arg(err, op, "", "host name longer than %d bytes",
-                            NB__HOST_MAX - 1);
+    if (!wildcard) {
+        size_t n = strlen(host);
+        if (n >= NB__HOST_MAX)
+            return nb__fail_arg(err, op, "", "host name longer than %d bytes",
+                                NB__HOST_MAX - 1);
+        list->host = host = strip_brackets(host, n, list->unbracketed,
+                                           sizeof(list->unbracketed));
+    }
     if (nb__parse_port(port, &portnum, op, host, err) != 0)
         return -1;
-    if (!wildcard)
-        list->host = host = strip_brackets(host, list->unbracketed,
-                                           sizeof(list->unbracketed));
     if (portnum < 0) {
         portnum = lookup_service(port, socktype, list, err);
         if (portnum < 0)

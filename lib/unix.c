@@ -53,7 +53,9 @@ static int make_unix_addr(const char *path, struct sockaddr_un *sun,
 /* A socket file nobody listens on is left behind by a process that died.
  * It is removed only when it is a socket and a connect(2) to it is
  * refused; a live socket (even one with a full backlog: EAGAIN) or any
- * other kind of file stays.  Returns 1 when the file was removed. */
+ * other kind of file stays.  Returns 1 when the file was removed, 0 when
+ * it stays, -1 with errno when the probe socket could not be made (at the
+ * descriptor limit, say: that, not EADDRINUSE, is then the error). */
 static int remove_if_stale(const struct sockaddr_un *sun, socklen_t len,
                            int socktype)
 {
@@ -66,7 +68,7 @@ static int remove_if_stale(const struct sockaddr_un *sun, socklen_t len,
         return 0;
     probe = nb__socket(AF_UNIX, socktype, 1);
     if (probe < 0)
-        return 0;
+        return -1;
     refused = connect(probe, (const struct sockaddr *)sun, len) != 0 &&
               errno == ECONNREFUSED;
     close(probe);
@@ -89,10 +91,18 @@ static int bind_unix(const char *path, int socktype, int flags, const char *op,
     if (bind(fd, (struct sockaddr *)&sun, len) == 0)
         return fd;
     e = errno;
-    if (e == EADDRINUSE && remove_if_stale(&sun, len, socktype)) {
-        if (bind(fd, (struct sockaddr *)&sun, len) == 0)
-            return fd;
-        e = errno;
+    if (e == EADDRINUSE) {
+        int stale = remove_if_stale(&sun, len, socktype);
+        if (stale < 0) {
+            nb__fail_sys(err, "socket", path, errno);
+            nb__close_quietly(fd);
+            return -1;
+        }
+        if (stale) {
+            if (bind(fd, (struct sockaddr *)&sun, len) == 0)
+                return fd;
+            e = errno;
+        }
     }
     nb__fail_sys(err, "bind", path, e);
     nb__close_quietly(fd);
