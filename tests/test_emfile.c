@@ -17,11 +17,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -38,6 +41,31 @@ static int devnull = -1;
 static int fds_at_start;
 static int kernel_limit;  /* 1: the kernel enforces the limit we set */
 static char emfile_text[128];
+/* Files are made under base_dir, which the unchecked fixture makes once
+ * and removes with its contents (in fork mode a failed test's teardown
+ * never runs). */
+static char base_dir[64], stale_path[128];
+
+static int remove_entry(const char *path, const struct stat *st, int flag,
+                        struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static void make_base_dir(void)
+{
+    strcpy(base_dir, "/tmp/nb-test-emfile-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(base_dir));
+}
+
+static void remove_base_dir(void)
+{
+    nftw(base_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 static void unfill(void)
 {
@@ -395,6 +423,61 @@ START_TEST(socket_failure_at_fd_limit_names_the_address)
 }
 END_TEST
 
+/* Replacing a stale socket file takes a second descriptor (a probe that
+ * finds nobody listening).  With only one descriptor free the call may
+ * succeed or fail with a temporary EMFILE, but it must not call the stale
+ * file "in use": EADDRINUSE is documented for live sockets and other files
+ * only, and it is permanent (an accept loop would give up).
+ * Row 0: nb_unix_listen over a stream socket file; row 1: nb_unix_bind
+ * over a datagram one. */
+START_TEST(stale_unix_file_with_one_free_fd_is_not_eaddrinuse)
+{
+    int type = _i == 0 ? SOCK_STREAM : SOCK_DGRAM;
+    struct sockaddr_un sun;
+    struct stat st;
+    nb_error e;
+    int fd, freed;
+
+    snprintf(stale_path, sizeof(stale_path), "%s/stale-%d.sock", base_dir, _i);
+    /* a socket file whose socket is gone */
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    strcpy(sun.sun_path, stale_path);
+    fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+    close(fd);
+
+    fill_to_limit();
+    freed = release_one();
+    nb_error_clear(&e);
+    errno = 0;
+    fd = type == SOCK_STREAM ? nb_unix_listen(stale_path, 0, 0, &e)
+                             : nb_unix_bind(stale_path, 0, &e);
+    if (fd >= 0) {
+        ck_assert_int_eq(fd, freed);
+        ck_assert_int_eq(th_is_cloexec(fd), 1);
+        close(fd);
+    } else {
+        int saved = errno;
+        /* nothing left open: the freed descriptor is still the free one */
+        ck_assert_int_eq(dup(devnull), freed);
+        close(freed);
+        ck_assert_msg(e.sys_errno == EMFILE,
+                      "stale socket file, one descriptor free: \"%s\" "
+                      "(want success or EMFILE)", e.message);
+        ck_assert_int_eq(saved, EMFILE);
+        ck_assert_int_eq(nb_error_is_temporary(&e), 1);
+    }
+    unfill();
+    close(devnull);
+    devnull = -1;
+    ck_assert_int_eq(lstat(stale_path, &st), 0);  /* replaced or kept */
+    ck_assert_int_eq(unlink(stale_path), 0);
+    ck_assert_int_eq(th_count_fds(), fds_at_start);
+}
+END_TEST
+
 /* The test's own machinery: the limit really is back afterwards. */
 START_TEST(limit_is_restored_after_filling)
 {
@@ -415,12 +498,15 @@ static Suite *emfile_suite(void)
     Suite *s = suite_create("emfile");
     TCase *tc = tcase_create("emfile");
 
+    tcase_add_unchecked_fixture(tc, make_base_dir, remove_base_dir);
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 30);
+    tcase_set_timeout(tc, 15);
     tcase_add_test(tc, accept_at_fd_limit_is_temporary_emfile_and_keeps_connection);
     tcase_add_loop_test(tc, socket_creation_at_fd_limit_fails_with_emfile_then_works,
                         0, sizeof(create_table) / sizeof(create_table[0]));
     tcase_add_test(tc, socket_failure_at_fd_limit_names_the_address);
+    tcase_add_loop_test(tc, stale_unix_file_with_one_free_fd_is_not_eaddrinuse,
+                        0, 2);
     tcase_add_test(tc, limit_is_restored_after_filling);
     suite_add_tcase(s, tc);
     return s;

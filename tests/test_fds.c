@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stddef.h>
@@ -29,7 +30,7 @@
 
 /* What the rows work against; made fresh for every row. */
 struct env {
-    char dir[64];               /* a private directory in /tmp */
+    char dir[96];               /* a private directory in base_dir */
     char live[128];             /* a listening Unix stream socket */
     char stale[128];            /* a socket file nobody listens on */
     char stale_dgram[128];      /* the same, of a datagram socket */
@@ -68,6 +69,33 @@ struct env {
 
 static struct env env;
 static int serial;
+
+/* Each row works in a directory of its own under base_dir, which the
+ * unchecked fixture makes once and removes with everything in it: in
+ * fork mode a failed row's teardown never runs, so its files are swept
+ * away there. */
+static char base_dir[64];
+
+static int remove_entry(const char *path, const struct stat *st, int flag,
+                        struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static void make_base_dir(void)
+{
+    strcpy(base_dir, "/tmp/nb-test-fds-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(base_dir));
+}
+
+static void remove_base_dir(void)
+{
+    nftw(base_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 static int unix_socket_at(const char *path, int type, int listening)
 {
@@ -147,7 +175,7 @@ static void setup(void)
     int fd;
 
     memset(&env, 0, sizeof(env));
-    strcpy(env.dir, "/tmp/nb-test-fds-XXXXXX");
+    snprintf(env.dir, sizeof(env.dir), "%s/row-XXXXXX", base_dir);
     ck_assert_ptr_nonnull(mkdtemp(env.dir));
     snprintf(env.live, sizeof(env.live), "%s/live.sock", env.dir);
     snprintf(env.stale, sizeof(env.stale), "%s/stale.sock", env.dir);
@@ -732,6 +760,7 @@ static Suite *fds_suite(void)
     Suite *s = suite_create("fds");
     TCase *tc = tcase_create("fds");
 
+    tcase_add_unchecked_fixture(tc, make_base_dir, remove_base_dir);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_loop_test(tc, descriptor_accounting_row, 0,

@@ -714,6 +714,8 @@ static void unix_connect_when_room_appears(int timeout_ms, int flags)
 {
     struct full_unix u;
     struct later acceptor = { .fd = -1 };
+    struct timeval tv;
+    socklen_t tvlen = sizeof(tv);
     nb_error e;
     int64_t t0, elapsed;
     int fd;
@@ -736,6 +738,11 @@ static void unix_connect_when_room_appears(int timeout_ms, int flags)
     ck_assert_int_lt(elapsed, DELAY_MS + LATE_MS);
     ck_assert_int_eq(th_is_cloexec(fd), 1);
     ck_assert_int_eq(th_is_nonblock(fd), (flags & NB_NONBLOCK) != 0);
+    /* the deadline's SO_SNDTIMEO does not outlive the call */
+    ck_assert_int_eq(getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &tvlen), 0);
+    ck_assert_msg(tv.tv_sec == 0 && tv.tv_usec == 0,
+                  "SO_SNDTIMEO left at %ld.%06ld s", (long)tv.tv_sec,
+                  (long)tv.tv_usec);
     close(fd);
     full_unix_close(&u);
     assert_no_fd_leak();
