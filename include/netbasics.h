@@ -138,10 +138,12 @@ NB_EXPORT int nb_split_hostport(const char *s, char *host, size_t hostsize,
 NB_EXPORT int nb_tcp_listen(const char *host, const char *port, int backlog,
                             int flags, nb_error *err);
 /* accept4(2) with close-on-exec; fills *peer when non-NULL.  Retries EINTR,
- * ECONNABORTED and EPROTO; a non-blocking listener with nothing pending
- * gives NB_ERR_SYSTEM/EAGAIN; EMFILE/ENFILE are reported (temporary).
- * Flags: NB_NONBLOCK, NB_NODELAY.  Works on Unix stream listeners too
- * (without NB_NODELAY). */
+ * ECONNABORTED, EPROTO and the network errors Linux passes on from a dead
+ * queued connection (ENETDOWN, ENETUNREACH, EHOSTDOWN, EHOSTUNREACH,
+ * ENONET); a non-blocking listener with nothing pending gives
+ * NB_ERR_SYSTEM/EAGAIN; EMFILE/ENFILE are reported (temporary).  Flags:
+ * NB_NONBLOCK, NB_NODELAY.  Works on Unix stream listeners too (NB_NODELAY,
+ * a TCP option, is then not applied). */
 NB_EXPORT int nb_tcp_accept(int listen_fd, nb_addr *peer, int flags,
                             nb_error *err);
 /* A connected TCP socket.  Every resolved address is tried, racing the
