@@ -64,6 +64,8 @@ void th_tcp_pair(int *client, int *server);
  * many arrived. */
 void th_signal_storm_start(long interval_us);
 long th_signal_storm_stop(void);
+/* Signals of the current storm so far. */
+long th_signals_seen(void);
 
 /* Runs a suite in Check's fork mode (CK_FORK decides) and returns the
  * process exit status. */

@@ -12,7 +12,9 @@ awk '/^A complete client/ { grab = 1; next }
      grab && seen && /^$/ { print }' "$top_srcdir/README" > "$tmp/client.c"
 grep -q 'int main' "$tmp/client.c" || { echo "no example found in README"; exit 1; }
 
-"$top_builddir/libtool" --mode=link --tag=CC $CC -std=c11 -Wall -Wextra -Werror \
+# shellcheck disable=SC2086 # the flags are words
+"$top_builddir/libtool" --mode=link --tag=CC $CC ${NB_SANITIZER_FLAGS:-} \
+    -std=c11 -Wall -Wextra -Werror \
     -I"$top_srcdir/include" -o "$tmp/client" "$tmp/client.c" \
     "$top_builddir/lib/libnetbasics.la" >/dev/null
 
