@@ -235,15 +235,20 @@ static int most_relevant_failure(const struct race *r)
     return 0;
 }
 
+/* How a race ended without a winner (a winner is a descriptor >= 0). */
+enum race_end {
+    RACE_ALL_FAILED = -1,
+    RACE_TIMED_OUT = -2,
+    RACE_POLL_FAILED = -3
+};
+
 static int run_race(struct race *r, const nb__deadline *d, int delay_ms)
 {
     for (;;) {
         int fd = -1, n;
 
-        if (nb__deadline_passed(d)) {
-            errno = ETIMEDOUT;
-            return -2;
-        }
+        if (nb__deadline_passed(d))
+            return RACE_TIMED_OUT;
         if (r->started < r->n &&
             (r->active == 0 || nb__now_ns() >= r->next_start_ns)) {
             fd = start_attempt(r, delay_ms);
@@ -252,24 +257,24 @@ static int run_race(struct race *r, const nb__deadline *d, int delay_ms)
             continue;
         }
         if (r->active == 0)
-            return -1;  /* every attempt failed */
+            return RACE_ALL_FAILED;
         n = poll(r->pfds, (nfds_t)r->active, race_poll_ms(r, d));
         if (n < 0 && errno != EINTR)
-            return -3;
+            return RACE_POLL_FAILED;
         if (n > 0 && (fd = reap_attempts(r)) >= 0)
             return fd;
     }
 }
 
-static int race_failed(struct race *r, int why, const char *hostport,
-                       nb_error *err)
+static int race_failed(struct race *r, enum race_end why,
+                       const char *hostport, nb_error *err)
 {
     int e = errno;
 
     close_active(r);
-    if (why == -2) {
+    if (why == RACE_TIMED_OUT) {
         nb__fail_timeout(err, "connect", hostport);
-    } else if (why == -3) {
+    } else if (why == RACE_POLL_FAILED) {
         nb__fail_sys(err, "poll", hostport, e);
     } else {
         const struct outcome *o = &r->failed[most_relevant_failure(r)];
@@ -319,7 +324,7 @@ int nb__connect_race(const struct addrinfo *const *addrs, int n,
             fd = -1;
         }
     } else {
-        race_failed(&r, fd, hostport, err);
+        race_failed(&r, (enum race_end)fd, hostport, err);
         fd = -1;
     }
     free(block);
