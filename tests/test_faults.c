@@ -30,8 +30,9 @@
  * Further tests inject faults in the middle of a transfer (ENOBUFS on the
  * 3rd send, ECONNRESET on the 2nd recv, ENOMEM from poll during a deadline
  * wait), EINTR on every blocking call and EAGAIN on every non-blocking one
- * of each function, and a wildcard listener on a kernel without IPv6 whose
- * IPv4 bind fails.
+ * of each function, several failures in one call (every connect of a race
+ * refused, every address of a named host failing to bind), and a wildcard
+ * listener on a kernel without IPv6 whose IPv4 bind fails.
  */
 #include "config.h"
 
@@ -637,6 +638,54 @@ static long call_listen_localhost(nb_error *e)
     return nb_tcp_listen("localhost", "0", 0, 0, e);
 }
 
+/* A named host with two addresses, 127.0.0.1 and 127.0.0.2 (port 0):
+ * the first that binds (and listens) is used. */
+static void setup_two_local(void)
+{
+    F.peerlen[0] = make_sockaddr(&F.peers[0], "127.0.0.1", 0);
+    F.peerlen[1] = make_sockaddr(&F.peers[1], "127.0.0.2", 0);
+}
+
+static long call_listen_two(nb_error *e)
+{
+    return nb_tcp_listen(FAKE_HOST, "0", 0, 0, e);
+}
+
+/* the socket is bound to the address of peers[x->peer] */
+static void check_bound_to(long r, const struct expect *x)
+{
+    struct sockaddr_in sin;
+    socklen_t len = sizeof(sin);
+    const struct sockaddr_in *want =
+        (const struct sockaddr_in *)&F.peers[x != NULL ? x->peer : 0];
+
+    CHECK(getsockname((int)r, (struct sockaddr *)&sin, &len) == 0 &&
+          sin.sin_family == AF_INET &&
+          sin.sin_addr.s_addr == want->sin_addr.s_addr,
+          "fd %ld is bound to another address than peer %d", r,
+          x != NULL ? x->peer : 0);
+}
+
+static void ok_listen_two(long r, const struct expect *x)
+{
+    check_bound_to(r, x);
+    ok_listener(r, 0);
+}
+
+/* any failure of the first address's socket, options, bind or listen
+ * moves on to the second */
+static void adjust_two_local(const struct fs_event *ev, int e,
+                             struct expect *x)
+{
+    (void)e;
+    if (!x->ok && ev->nth == 0 &&
+        (ev->call == FS_SOCKET || ev->call == FS_SETSOCKOPT ||
+         ev->call == FS_BIND || ev->call == FS_LISTEN)) {
+        x->ok = 1;
+        x->peer = 1;
+    }
+}
+
 /* ---- accept */
 
 static void setup_accept(void)
@@ -867,6 +916,17 @@ static void ok_udp_bind_nonblocking(long r, const struct expect *x)
 {
     (void)x;
     ok_udp_bound(r, 1);
+}
+
+static long call_udp_bind_two(nb_error *e)
+{
+    return nb_udp_bind(FAKE_HOST, "0", 0, e);
+}
+
+static void ok_udp_bind_two(long r, const struct expect *x)
+{
+    check_bound_to(r, x);
+    ok_udp_bound(r, 0);
 }
 
 static void setup_udp_target(void)
@@ -1299,6 +1359,10 @@ static const struct scenario scenarios[] = {
     { "tcp_listen_localhost", "nb_tcp_listen(\"localhost\", \"0\", 0, 0)",
       NULL, NULL, call_listen_localhost, ok_listen_blocking, NULL, NULL,
       NULL },
+    { "tcp_listen_two_addresses",
+      "nb_tcp_listen(name -> [127.0.0.1:0, 127.0.0.2:0], \"0\", 0, 0)",
+      setup_two_local, prepare_fake_two, call_listen_two, ok_listen_two,
+      NULL, NULL, adjust_two_local },
     { "tcp_accept", "nb_tcp_accept(blocking listener, &peer, NODELAY|NONBLOCK)",
       setup_accept, NULL, call_accept, ok_accept, NULL, NULL, NULL },
     { "tcp_accept_nonblocking",
@@ -1332,6 +1396,10 @@ static const struct scenario scenarios[] = {
     { "udp_bind_wildcard", "nb_udp_bind(NULL, \"0\", NONBLOCK)",
       NULL, NULL, call_udp_bind_wildcard, ok_udp_bind_nonblocking, NULL,
       NULL, adjust_wildcard },
+    { "udp_bind_two_addresses",
+      "nb_udp_bind(name -> [127.0.0.1:0, 127.0.0.2:0], \"0\", 0)",
+      setup_two_local, prepare_fake_two, call_udp_bind_two, ok_udp_bind_two,
+      NULL, NULL, adjust_two_local },
     { "udp_connect_numeric", "nb_udp_connect(\"127.0.0.1\", port, 0)",
       setup_udp_target, NULL, call_udp_connect, ok_udp_connected, NULL,
       NULL, NULL },
@@ -2011,6 +2079,42 @@ START_TEST(race_reports_the_first_attempts_error)
 }
 END_TEST
 
+/* A named host whose every address fails to bind: the first failure is
+ * reported, with the count. */
+START_TEST(bind_list_reports_the_first_failure)
+{
+    const int udp = _i;
+    nb_error e;
+    int fds, fd;
+
+    snprintf(label, sizeof(label), "%s(name -> 2 addresses): bind#0 <- "
+             "EADDRINUSE, bind#1 <- EACCES",
+             udp ? "nb_udp_bind" : "nb_tcp_listen");
+    setup_two_local();
+    prepare_fake_two();
+    fds = th_count_fds();
+    fs_fail(FS_BIND, 0, EADDRINUSE);
+    fs_fail(FS_BIND, 1, EACCES);
+    errno = 0;
+    fs_begin();
+    fd = udp ? nb_udp_bind(FAKE_HOST, "0", 0, &e)
+             : nb_tcp_listen(FAKE_HOST, "0", 0, 0, &e);
+    fs_end();
+    CHECK(fd == -1, "did not fail");
+    CHECK(fs_fired() == 2, "%d faults fired", fs_fired());
+    CHECK(errno == EADDRINUSE, "errno %s", errno_name(errno));
+    CHECK(e.code == NB_ERR_SYSTEM && e.sys_errno == EADDRINUSE &&
+          strcmp(e.op, "bind") == 0, "%s: %s", nb_code_name(e.code),
+          e.message);
+    CHECK(e.attempts == 2, "attempts %d", e.attempts);
+    CHECK(strstr(e.message, "127.0.0.1:0") != NULL &&
+          strstr(e.message, "(2 addresses tried)") != NULL, "message: %s",
+          e.message);
+    CHECK(th_count_fds() == fds, "descriptor leaked");
+    CHECK(fs_addrinfo_outstanding() == 0, "addrinfo not freed");
+}
+END_TEST
+
 /* --------------------------------------------- the wildcard without IPv6 */
 
 /* On a kernel without IPv6 the wildcard is 0.0.0.0 (API.md): when that
@@ -2107,6 +2211,7 @@ static Suite *fault_suite(const int first[N_SCENARIOS + 1])
                         0, 2);
     tcase_add_loop_test(tc, poll_enomem_during_a_deadline_wait, 0, N_WAITS);
     tcase_add_loop_test(tc, race_reports_the_first_attempts_error, 0, 2);
+    tcase_add_loop_test(tc, bind_list_reports_the_first_failure, 0, 2);
     suite_add_tcase(suite, tc);
 
     tc = tcase_create("fallback");
