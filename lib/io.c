@@ -22,8 +22,8 @@ static int check_args(int fd, const void *buf, size_t len, const char *op,
 }
 
 /* Fills *err for a failure after `done` bytes moved.  wait_result is what
- * nb__wait_fd returned (0: the deadline passed) or 1 when the I/O call
- * itself failed with errno. */
+ * nb__wait_fd returned (0: the deadline passed, -1: poll failed with
+ * errno) or 1 when the I/O call itself failed with errno. */
 static ssize_t fail_transfer(nb_error *err, const char *op, int fd,
                              int wait_result, size_t done)
 {
@@ -32,7 +32,7 @@ static ssize_t fail_transfer(nb_error *err, const char *op, int fd,
         nb__describe_fd(fd, what, sizeof(what));
         nb__fail_timeout(err, op, what);
     } else {
-        nb__fail_fd(err, op, fd, errno);
+        nb__fail_fd(err, wait_result < 0 ? "poll" : op, fd, errno);
     }
     if (err != NULL)
         err->transferred = done;

@@ -159,7 +159,7 @@ ssize_t nb_udp_recvfrom(int fd, void *buf, size_t len, nb_addr *from,
             return nb__fail_timeout(err, "recvfrom", what);
         }
         if (ready < 0)
-            break;
+            return nb__fail_fd(err, "poll", fd, errno);
     }
     if (n < 0)
         return nb__fail_fd(err, "recvfrom", fd, errno);

@@ -1,0 +1,134 @@
+/*
+ * faultshim.h - a fault injector for the system calls the library makes.
+ *
+ * tests/test_faults links the library's objects statically (the
+ * convenience library) and is linked with `-Wl,--wrap=socket` and so on
+ * (FAULTSHIM_WRAP in Makefile.am): every reference to socket() in those
+ * objects goes to __wrap_socket() in faultshim.c, which calls the real
+ * socket() through __real_socket() unless told to fail.  Only the objects
+ * of that one program are affected: glibc's own internal calls (inside
+ * getaddrinfo, say), libcheck and valgrind never see the shim, there is no
+ * LD_PRELOAD and no dlsym, and it works the same in Check's fork and
+ * no-fork modes.
+ *
+ * Between fs_begin() and fs_end() (a "window", around one library call)
+ * the shim records every wrapped call it sees, in order, with what it can
+ * tell about the descriptor at entry, and fails the calls the plan names:
+ * the nth call of one kind (counted from 0 within the window), every call
+ * of that kind, or every other one (the first fails, its retry passes).  A
+ * planned fault fails the call before the kernel sees it (a socket that
+ * was never made, data that did not move), as the kernel itself does for
+ * these errors; the one exception is EINTR on a blocking TCP connect(2),
+ * where the kernel has already sent the SYN: the real connect runs and
+ * then EINTR is returned, as when a signal arrives during the handshake.
+ * The other exception is close(2), which frees the descriptor even when
+ * it fails (EINTR, EIO): the real close runs, then the error is returned.
+ * Outside a window every wrapped function just calls the real one.
+ */
+#ifndef NB_TEST_FAULTSHIM_H
+#define NB_TEST_FAULTSHIM_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+#include <netdb.h>
+
+enum fs_call {
+    FS_SOCKET,
+    FS_SETSOCKOPT,
+    FS_GETSOCKOPT,
+    FS_BIND,
+    FS_LISTEN,
+    FS_CONNECT,
+    FS_ACCEPT4,
+    FS_GETSOCKNAME,
+    FS_GETPEERNAME,
+    FS_IOCTL,
+    FS_POLL,
+    FS_SEND,
+    FS_RECV,
+    FS_SENDTO,
+    FS_RECVFROM,
+    FS_GETADDRINFO,
+    FS_GETSERVBYNAME_R,
+    FS_LSTAT,
+    FS_UNLINK,
+    FS_MALLOC,
+    FS_CLOSE,
+    FS_NCALLS
+};
+
+/* "socket", "setsockopt", ... */
+const char *fs_call_name(enum fs_call call);
+
+/* One wrapped call seen in a window. */
+struct fs_event {
+    enum fs_call call;
+    int nth;          /* its index among the window's calls of that kind */
+    int domain;       /* the socket's family (AF_INET, AF_INET6, AF_UNIX);
+                         for socket() the family asked for; 0 if none */
+    int socktype;     /* SOCK_STREAM, SOCK_DGRAM; 0 if none */
+    int can_block;    /* the call may sleep, so a signal can interrupt it
+                         (EINTR): a blocking socket without MSG_DONTWAIT,
+                         poll with a timeout */
+    int can_eagain;   /* the call may say EAGAIN: non-blocking socket,
+                         MSG_DONTWAIT, or a SO_SNDTIMEO/SO_RCVTIMEO wait */
+    int connected;    /* the socket has a peer (getpeername works) */
+    int level, name;  /* setsockopt/getsockopt: the option */
+    long result;      /* what the call returned */
+    int err;          /* errno when it failed (or the gai code) */
+    int injected;     /* 1 when the shim made it fail */
+};
+
+#define FS_MAX_EVENTS 128
+
+/* Every call of the kind / every other call (0, 2, 4...: each one's
+ * retry passes), as the nth argument of fs_fail. */
+#define FS_EVERY (-1)
+#define FS_ALTERNATE (-2)
+
+/* Back to pass-through: no window, no plan, no caps, no fake host. */
+void fs_reset(void);
+/* Opens a window: clears the trace and the per-kind counters. */
+void fs_begin(void);
+/* Closes it; the trace stays readable. */
+void fs_end(void);
+
+/* Plans a fault for the next window(s): call number nth (or FS_EVERY,
+ * FS_ALTERNATE) of this kind fails with errno err.  For FS_GETADDRINFO err
+ * is the EAI_* result and sys_errno the errno it leaves (for EAI_SYSTEM);
+ * for FS_GETSERVBYNAME_R err is the function's result (it reports no
+ * entry) and sys_errno what it leaves in errno; FS_MALLOC returns NULL
+ * with errno ENOMEM.  With only_if_blocking, calls that cannot sleep
+ * (can_block 0) are passed through and not counted as faults; likewise
+ * only_if_eagain for can_eagain.  Up to 8 entries; they stay until
+ * fs_reset. */
+void fs_fail(enum fs_call call, int nth, int err);
+void fs_fail_gai(int nth, int gai, int sys_errno);
+void fs_fail_if(enum fs_call call, int nth, int err, int only_if_blocking,
+                int only_if_eagain);
+
+/* send/recv (and sendto/recvfrom) move at most max bytes per call, so that
+ * a transfer takes several calls; 0 lifts the cap. */
+void fs_cap(enum fs_call call, size_t max);
+
+/* getaddrinfo(host) then answers with these addresses (copied; each its
+ * own port, whatever the service argument says), filtered by the hints'
+ * family, without asking any name service.  n 0 removes it. */
+void fs_fake_host(const char *host, const struct sockaddr_storage *addrs,
+                  const socklen_t *lens, int n);
+
+/* The window's trace. */
+int fs_trace_len(void);
+const struct fs_event *fs_trace(int i);
+/* How many planned faults fired in the last window. */
+int fs_fired(void);
+/* "bind#0", "setsockopt(SO_REUSEADDR)#1", "connect[unix]#0" into buf. */
+char *fs_event_name(const struct fs_event *ev, char *buf, size_t size);
+
+/* Leak accounting (always on): getaddrinfo results not yet given to
+ * freeaddrinfo, and memory that the window's malloc calls returned and
+ * that is not freed yet. */
+long fs_addrinfo_outstanding(void);
+long fs_malloc_outstanding(void);
+
+#endif
