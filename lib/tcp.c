@@ -111,7 +111,9 @@ int nb_tcp_accept(int listen_fd, nb_addr *peer, int flags, nb_error *err)
      * is kept, not lost to a setsockopt that cannot apply */
     if ((flags & NB_NODELAY) && (family == AF_INET || family == AF_INET6) &&
         nb__setsockopt_int(fd, IPPROTO_TCP, TCP_NODELAY, 1) != 0) {
-        nb__fail_sys_what(err, "setsockopt", "", errno, "TCP_NODELAY");
+        char peer_text[NB_ADDRSTRLEN];
+        nb__describe_fd(fd, peer_text, sizeof(peer_text));
+        nb__fail_sys_what(err, "setsockopt", peer_text, errno, "TCP_NODELAY");
         nb__close_quietly(fd);
         return -1;
     }
