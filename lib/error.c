@@ -192,6 +192,27 @@ int nb__fail_sys(nb_error *err, const char *op, const char *addr, int e)
                     errno_text(e, buf, sizeof(buf)));
 }
 
+int nb__fail_quick(nb_error *err, const char *op, int e)
+{
+    if (err != NULL) {
+        char buf[128];
+        err->code = NB_ERR_SYSTEM;
+        err->sys_errno = e;
+        err->gai_error = 0;
+        err->op = op;
+        err->addr[0] = '\0';
+        err->message[0] = '\0';
+        append(err->message, sizeof(err->message), op);
+        append(err->message, sizeof(err->message), ": ");
+        append(err->message, sizeof(err->message),
+               errno_text(e, buf, sizeof(buf)));
+        err->attempts = 0;
+        err->transferred = 0;
+    }
+    errno = e;
+    return -1;
+}
+
 int nb__fail_sys_what(nb_error *err, const char *op, const char *addr, int e,
                       const char *what)
 {

@@ -37,6 +37,10 @@ int nb__fail(nb_error *err, enum nb_code code, const char *op,
 int nb__fail_arg(nb_error *err, const char *op, const char *addr,
                  const char *fmt, ...) NB__PRINTF(4, 5);
 int nb__fail_sys(nb_error *err, const char *op, const char *addr, int e);
+/* NB_ERR_SYSTEM with e and the message "op: reason", without an address
+ * and without printf: for errors that are routine in a hot loop (EAGAIN
+ * from accept on a non-blocking listener). */
+int nb__fail_quick(nb_error *err, const char *op, int e);
 /* As nb__fail_sys, with the message "op addr: what: reason". */
 int nb__fail_sys_what(nb_error *err, const char *op, const char *addr, int e,
                       const char *what);

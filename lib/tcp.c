@@ -90,6 +90,29 @@ static int accept_retrying(int listen_fd, nb_addr *peer, int flags,
     }
 }
 
+/* The error for a failed accept4(2).  An empty queue (EAGAIN) is the
+ * normal end of every accept loop on a non-blocking listener, so it is
+ * reported without describing the socket or formatting anything.  Other
+ * errors name the listener by its own address ("accept [::]:9999: Too
+ * many open files"): it has no peer. */
+static int fail_accept(int listen_fd, int e, nb_error *err)
+{
+    nb_addr local;
+    char where[NB_ADDRSTRLEN];
+
+    if (e == EAGAIN || e == EWOULDBLOCK)
+        return nb__fail_quick(err, "accept", e);
+    if (e == EINVAL || e == EOPNOTSUPP)
+        return nb__fail_arg(err, "accept", "",
+                            "descriptor %d is not a listening stream socket",
+                            listen_fd);
+    if (e == EBADF || e == ENOTSOCK ||
+        nb_local_addr(listen_fd, &local, NULL) != 0)
+        return nb__fail_fd(err, "accept", listen_fd, e);
+    nb_addr_format(&local, where, sizeof(where));
+    return nb__fail_sys(err, "accept", where, e);
+}
+
 int nb_tcp_accept(int listen_fd, nb_addr *peer, int flags, nb_error *err)
 {
     int fd, family;
@@ -100,13 +123,8 @@ int nb_tcp_accept(int listen_fd, nb_addr *peer, int flags, nb_error *err)
         return nb__fail_arg(err, "accept", "", "invalid descriptor %d",
                             listen_fd);
     fd = accept_retrying(listen_fd, peer, flags, &family);
-    if (fd < 0) {
-        if (errno == EINVAL || errno == EOPNOTSUPP)
-            return nb__fail_arg(err, "accept", "",
-                                "descriptor %d is not a listening stream socket",
-                                listen_fd);
-        return nb__fail_fd(err, "accept", listen_fd, errno);
-    }
+    if (fd < 0)
+        return fail_accept(listen_fd, errno, err);
     /* TCP_NODELAY is a TCP option: a Unix stream listener's connection
      * is kept, not lost to a setsockopt that cannot apply */
     if ((flags & NB_NODELAY) && (family == AF_INET || family == AF_INET6) &&

@@ -221,7 +221,12 @@ START_TEST(accept_at_fd_limit_is_temporary_emfile_and_keeps_connection)
     errno = 0;
     ck_assert_int_eq(nb_tcp_accept(listener, &peer, 0, &e), -1);
     assert_emfile(&e, "accept");
-    snprintf(where, sizeof(where), "fd %d", listener);
+    /* the message names the listener by its own address */
+    {
+        nb_addr local;
+        ck_assert_int_eq(nb_local_addr(listener, &local, NULL), 0);
+        nb_addr_format(&local, where, sizeof(where));
+    }
     ck_assert_str_eq(e.addr, where);
     nb_error_clear(&e);
     errno = 0;
