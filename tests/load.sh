@@ -12,8 +12,9 @@
 # A connection fails when it gets no complete reply within 10 s: a SYN that
 # a full accept queue dropped is sent again after 1, 3 and 7 s, so this
 # tolerates a busy machine but not a server that stops answering.  The whole
-# run is cut off after 50 s (loadgen -T), and then fails.  It takes 6-10 s
-# on an idle 2-core machine, 20-30 s with sanitizers on a loaded one.
+# run is cut off after 50 s (loadgen -T), and then fails.  On a 2-core
+# machine shared with other jobs it took 6-10 s, 20 s when the other jobs
+# kept both CPUs busy, 20-30 s then with --enable-sanitizers.
 #
 # Environment: LOAD_CONNS, LOAD_CONC, LOAD_IDLE, LOAD_BURST, LOAD_JUNK_RATE
 # change the figures (defaults 100000, 256, 500, 2000, 2000 per second).
