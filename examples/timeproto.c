@@ -25,8 +25,10 @@ int tp_protocol_parse(const char *name, enum tp_protocol *out)
 
 uint32_t tp_rfc868_encode(int64_t unix_seconds)
 {
-    /* 64-bit arithmetic, then the low 32 bits: no overflow, no UB */
-    return (uint32_t)((uint64_t)(unix_seconds + RFC868_OFFSET) & 0xffffffffu);
+    /* unsigned 64-bit arithmetic, which wraps, then the low 32 bits: no
+     * signed overflow even for times near INT64_MAX */
+    return (uint32_t)(((uint64_t)unix_seconds + (uint64_t)RFC868_OFFSET) &
+                      0xffffffffu);
 }
 
 int64_t tp_rfc868_decode(uint32_t value)
