@@ -48,9 +48,11 @@ static size_t daytime_reply(const struct timespec *now, char *buf, size_t size)
 
     if (localtime_r(&t, &tm) == NULL)
         memset(&tm, 0, sizeof(tm));
-    n = snprintf(buf, size, "%04d-%02d-%02d %02d:%02d:%02d.%06ld\r\n",
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                 tm.tm_min, tm.tm_sec, (long)(now->tv_nsec / 1000));
+    /* tm_year may be as large as INT_MAX: add 1900 in a wider type */
+    n = snprintf(buf, size, "%04lld-%02d-%02d %02d:%02d:%02d.%06ld\r\n",
+                 (long long)tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                 tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 (long)(now->tv_nsec / 1000));
     if (n < 0)
         return 0;
     return (size_t)n < size ? (size_t)n : size - 1;
@@ -118,9 +120,11 @@ int tp_format_iso8601(int64_t unix_seconds, char *buf, size_t size)
         off = -off;
     hours = off / 3600;
     minutes = off % 3600 / 60;
-    if (snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d%c%02ld:%02ld",
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                 tm.tm_min, tm.tm_sec, sign, hours, minutes) >= (int)size)
+    /* tm_year may be as large as INT_MAX: add 1900 in a wider type */
+    if (snprintf(buf, size, "%04lld-%02d-%02dT%02d:%02d:%02d%c%02ld:%02ld",
+                 (long long)tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                 tm.tm_hour, tm.tm_min, tm.tm_sec, sign, hours,
+                 minutes) >= (int)size)
         return -1;
     return 0;
 }
