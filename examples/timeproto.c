@@ -53,8 +53,8 @@ static size_t daytime_reply(const struct timespec *now, char *buf, size_t size)
                  (long long)tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                  tm.tm_hour, tm.tm_min, tm.tm_sec,
                  (long)(now->tv_nsec / 1000));
-    if (n < 0)
-        return 0;
+    if (n < 0 || size == 0)
+        return 0;  /* size 0: nothing written, not size - 1 = SIZE_MAX */
     return (size_t)n < size ? (size_t)n : size - 1;
 }
 
