@@ -25,8 +25,10 @@ int tp_protocol_parse(const char *name, enum tp_protocol *out)
 
 uint32_t tp_rfc868_encode(int64_t unix_seconds)
 {
-    /* 64-bit arithmetic, then the low 32 bits: no overflow, no UB */
-    return (uint32_t)((uint64_t)(unix_seconds + RFC868_OFFSET) & 0xffffffffu);
+    /* unsigned 64-bit arithmetic, which wraps, then the low 32 bits: no
+     * signed overflow even for times near INT64_MAX */
+    return (uint32_t)(((uint64_t)unix_seconds + (uint64_t)RFC868_OFFSET) &
+                      0xffffffffu);
 }
 
 int64_t tp_rfc868_decode(uint32_t value)
@@ -46,11 +48,13 @@ static size_t daytime_reply(const struct timespec *now, char *buf, size_t size)
 
     if (localtime_r(&t, &tm) == NULL)
         memset(&tm, 0, sizeof(tm));
-    n = snprintf(buf, size, "%04d-%02d-%02d %02d:%02d:%02d.%06ld\r\n",
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                 tm.tm_min, tm.tm_sec, (long)(now->tv_nsec / 1000));
-    if (n < 0)
-        return 0;
+    /* tm_year may be as large as INT_MAX: add 1900 in a wider type */
+    n = snprintf(buf, size, "%04lld-%02d-%02d %02d:%02d:%02d.%06ld\r\n",
+                 (long long)tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                 tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 (long)(now->tv_nsec / 1000));
+    if (n < 0 || size == 0)
+        return 0;  /* size 0: nothing written, not size - 1 = SIZE_MAX */
     return (size_t)n < size ? (size_t)n : size - 1;
 }
 
@@ -116,9 +120,11 @@ int tp_format_iso8601(int64_t unix_seconds, char *buf, size_t size)
         off = -off;
     hours = off / 3600;
     minutes = off % 3600 / 60;
-    if (snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d%c%02ld:%02ld",
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                 tm.tm_min, tm.tm_sec, sign, hours, minutes) >= (int)size)
+    /* tm_year may be as large as INT_MAX: add 1900 in a wider type */
+    if (snprintf(buf, size, "%04lld-%02d-%02dT%02d:%02d:%02d%c%02ld:%02ld",
+                 (long long)tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                 tm.tm_hour, tm.tm_min, tm.tm_sec, sign, hours,
+                 minutes) >= (int)size)
         return -1;
     return 0;
 }

@@ -31,10 +31,11 @@ uint32_t tp_rfc868_encode(int64_t unix_seconds);
  * taken in 1968-2036 and one without it in 2036-2104. */
 int64_t tp_rfc868_decode(uint32_t value);
 
-/* Makes a received daytime reply printable: one trailing CRLF or LF is
- * removed, other control bytes become '?'.  Writes a NUL-terminated
- * string of at most size-1 bytes into out; returns -1 when the reply is
- * empty or does not fit, else its printed length. */
+/* Makes a received daytime reply printable: one trailing line end (CRLF,
+ * LF or a lone CR) is removed, every other byte that is not printable
+ * ASCII (control bytes, DEL, bytes >= 0x80) becomes '?'.  Writes a
+ * NUL-terminated string of at most size-1 bytes into out; returns -1 when
+ * the reply is empty or does not fit, else its printed length. */
 int tp_daytime_sanitize(const char *reply, size_t len, char *out, size_t size);
 
 /* Parses a received RFC 868 reply of exactly 4 bytes into a Unix time;

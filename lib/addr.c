@@ -88,6 +88,10 @@ static void format_unix(const struct sockaddr_un *sun, size_t pathlen,
         snprintf(buf, size, "(unnamed)");
         return;
     }
+    /* a longer length (up to sizeof(sockaddr_storage)) says nothing more:
+     * Linux reports one byte past sun_path for a 108-byte path, its NUL */
+    if (pathlen > sizeof(sun->sun_path))
+        pathlen = sizeof(sun->sun_path);
     for (i = 0; i < pathlen && out + 1 < size; i++) {
         unsigned char c = (unsigned char)sun->sun_path[i];
         if (c == '\0' && !abstract)

@@ -148,17 +148,22 @@ static void set_wildcard(nb__addrlist *list, int flags, int socktype,
     }
 }
 
-/* "%eth0" or "%2" after an IPv6 address.  0 when unknown. */
+/* "%eth0" or "%2" after an IPv6 address.  0 when unknown.  A number is
+ * any sin6_scope_id (32 bits), as getaddrinfo takes it: interface indexes
+ * grow past 65535 on hosts that create many interfaces (containers). */
 static unsigned scope_id_of(const char *scope)
 {
-    int number;
+    uint64_t number = 0;
+    const char *s;
 
     if (scope[0] == '\0')
         return 0;
-    number = parse_decimal_port(scope);  /* interface numbers are small */
-    if (number == -2)
-        return if_nametoindex(scope);
-    return number > 0 ? (unsigned)number : 0;
+    for (s = scope; *s >= '0' && *s <= '9'; s++)
+        if (number <= UINT32_MAX)
+            number = number * 10 + (uint64_t)(*s - '0');
+    if (*s != '\0')
+        return if_nametoindex(scope);  /* a name, even "1a" */
+    return number <= UINT32_MAX ? (unsigned)number : 0;
 }
 
 /* Parses a numeric IPv4 or IPv6 host (with an optional %scope) into *ss.
