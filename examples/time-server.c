@@ -258,14 +258,12 @@ static int open_port_sockets(struct socket_set *set, const struct options *opt,
  * Returns 1 when activation supplied the sockets (no TCP/UDP of our own). */
 static int open_shared_sockets(struct socket_set *set, const struct options *opt)
 {
-    nb_error err;
-    int fd;
-
     memset(set, 0, sizeof(*set));
     if (add_activated_sockets(set) > 0)
         return 1;
     if (opt->unix_path != NULL) {
-        fd = nb_unix_listen(opt->unix_path, BACKLOG, NB_NONBLOCK, &err);
+        nb_error err;
+        int fd = nb_unix_listen(opt->unix_path, BACKLOG, NB_NONBLOCK, &err);
         if (fd < 0)
             die_error(&err);
         add_socket(set, fd, 1);
@@ -284,11 +282,11 @@ static size_t current_reply(enum tp_protocol proto, char *buf, size_t size)
 static void log_client(const struct server *s, const nb_addr *peer,
                        const char *what)
 {
-    char text[NB_ADDRSTRLEN];
-
-    if (!s->opt->quiet)
+    if (!s->opt->quiet) {
+        char text[NB_ADDRSTRLEN];
         fprintf(stderr, "%s %s\n", nb_addr_format(peer, text, sizeof(text)),
                 what);
+    }
 }
 
 static void pause_accepting(struct server *s, const nb_error *err)

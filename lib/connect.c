@@ -88,14 +88,15 @@ static int connect_one(const nb__addrlist *list, int timeout_ms, int flags,
     int nonblocking = timeout_ms > 0 || (flags & NB_NONBLOCK);
     const char *op, *what;
     nb__deadline deadline;
-    int fd, e, ready;
+    int fd;
 
     nb__deadline_start(&deadline, timeout_ms);
     fd = nb__socket(ai->ai_family, SOCK_STREAM, nonblocking);
     if (fd < 0)
         return fail_one(list, "socket", errno, 0, -1, err);
     if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-        e = errno;
+        int e = errno;
+        int ready;
         if (!connect_in_progress(e))
             return fail_one(list, "connect", e, 0, fd, err);
         ready = nb__wait_fd(fd, POLLOUT, &deadline);

@@ -227,13 +227,14 @@ static void fill(nb_error *err, enum nb_code code, const char *op,
 int nb__fail_resolve(nb_error *err, const char *addr, int gai, int e)
 {
     if (err != NULL) {
-        char buf[128];
-        if (gai == EAI_SYSTEM)
+        if (gai == EAI_SYSTEM) {
+            char buf[128];
             fill(err, NB_ERR_RESOLVE, "resolve", addr, 0, gai, "%s: %s",
                  gai_strerror(gai), errno_text(e, buf, sizeof(buf)));
-        else
+        } else {
             fill(err, NB_ERR_RESOLVE, "resolve", addr, 0, gai, "%s",
                  gai_strerror(gai));
+        }
     }
     errno = e;
     return -1;
