@@ -566,10 +566,14 @@ static void stop_workers(const struct pool *p)
     for (i = 0; i < p->n; i++)
         if (p->w[i].pid > 0)
             kill(p->w[i].pid, SIGTERM);
-    for (i = 0; i < p->n; i++)
-        if (p->w[i].pid > 0)
-            while (waitpid(p->w[i].pid, NULL, 0) < 0 && errno == EINTR)
-                continue;
+    for (i = 0; i < p->n; i++) {
+        pid_t r;
+        if (p->w[i].pid <= 0)
+            continue;
+        do
+            r = waitpid(p->w[i].pid, NULL, 0);
+        while (r < 0 && errno == EINTR);
+    }
 }
 
 static void open_pool_sockets(struct pool *p)
