@@ -611,6 +611,7 @@ static int run_workers(const struct options *opt)
     sigset_t wait_mask;
     int i;
 
+    memset(&p, 0, sizeof(p));
     p.opt = opt;
     p.n = opt->workers;
     p.w = calloc((size_t)p.n, sizeof(*p.w));
