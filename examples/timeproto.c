@@ -83,7 +83,7 @@ int tp_daytime_sanitize(const char *reply, size_t len, char *out, size_t size)
         return -1;
     for (i = 0; i < len; i++) {
         unsigned char c = (unsigned char)reply[i];
-        out[i] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
+        out[i] = (char)((c < 0x20 || c >= 0x7f) ? '?' : c);
     }
     out[len] = '\0';
     return (int)len;
