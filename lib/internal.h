@@ -120,7 +120,7 @@ enum nb__purpose { NB__FOR_CONNECT, NB__FOR_BIND };
  * and returns -1; on success the list holds at least one address. */
 int nb__resolve(const char *host, const char *port, int socktype,
                 enum nb__purpose purpose, int flags, const char *op,
-                nb__addrlist *out, nb_error *err);
+                nb__addrlist *list, nb_error *err);
 void nb__addrlist_free(nb__addrlist *list);
 /* "host:port" of the request, for messages.  Only failures format it:
  * snprintf costs more than the whole numeric fast path. */
@@ -170,7 +170,7 @@ void nb__interleave_families(const struct addrinfo *head,
 /* -------------------------------------------------------------- addr.c */
 
 /* Formats an address into buf; as nb_addr_format, for sockaddr + length. */
-void nb__format_sockaddr(const struct sockaddr *sa, socklen_t len,
+void nb__format_sockaddr(const struct sockaddr *addr, socklen_t len,
                          char *buf, size_t size);
 
 #endif /* NB_INTERNAL_H */
