@@ -151,7 +151,7 @@ static int set_send_timeout(int fd, int ms)
     struct timeval tv;
 
     tv.tv_sec = ms / 1000;
-    tv.tv_usec = (ms % 1000) * 1000;
+    tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
     return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
