@@ -366,6 +366,7 @@ static int connect_list(const nb__addrlist *list, int timeout_ms, int flags,
         return connect_one(list, timeout_ms, flags, err);
     nb__addrlist_name(list, name, sizeof(name));
     if (n > SMALL_LIST) {
+        /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
         order = malloc(sizeof(*order) * (size_t)n);
         if (order == NULL)
             return nb__fail_sys(err, "connect", name, ENOMEM);
