@@ -26,14 +26,14 @@ int tp_protocol_parse(const char *name, enum tp_protocol *out)
 uint32_t tp_rfc868_encode(int64_t unix_seconds)
 {
     /* 64-bit arithmetic, then the low 32 bits: no overflow, no UB */
-    return (uint32_t)((uint64_t)(unix_seconds + RFC868_OFFSET) & 0xffffffffu);
+    return (uint32_t)((uint64_t)(unix_seconds + RFC868_OFFSET) & 0xffffffffU);
 }
 
 int64_t tp_rfc868_decode(uint32_t value)
 {
     int64_t seconds = (int64_t)value - RFC868_OFFSET;
 
-    if (!(value & 0x80000000u))
+    if (!(value & 0x80000000U))
         seconds += ERA_SECONDS;  /* after 2036-02-07 06:28:16 UTC */
     return seconds;
 }
