@@ -403,6 +403,22 @@ static void catch_signals(sigset_t *during_wait, int with_sigchld)
         sigdelset(during_wait, SIGCHLD);
 }
 
+/* Serves each socket that ppoll found ready. */
+static void serve_ready(struct server *s)
+{
+    const struct socket_set *set = &s->set;
+    int i;
+
+    for (i = 0; i < set->n; i++) {
+        if (set->pfd[i].revents == 0)
+            continue;
+        if (set->is_stream[i])
+            serve_stream(s, set->pfd[i].fd);
+        else
+            serve_datagram(s, set->pfd[i].fd);
+    }
+}
+
 static void serve_forever(struct server *s)
 {
     struct socket_set *set = &s->set;
@@ -428,14 +444,7 @@ static void serve_forever(struct server *s)
             perror(PROGRAM ": ppoll");
             exit(1);
         }
-        for (i = 0; i < set->n; i++) {
-            if (set->pfd[i].revents == 0)
-                continue;
-            if (set->is_stream[i])
-                serve_stream(s, set->pfd[i].fd);
-            else
-                serve_datagram(s, set->pfd[i].fd);
-        }
+        serve_ready(s);
     }
     for (i = 0; i < set->n; i++)
         close(set->pfd[i].fd);
