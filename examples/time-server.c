@@ -506,7 +506,7 @@ static void start_worker(struct pool *p, int index)
     struct worker *w = &p->w[index];
     pid_t pid;
 
-    fflush(stderr);
+    (void)fflush(stderr);  /* best effort: nothing buffered is printed twice */
     pid = fork();
     if (pid < 0) {
         perror(PROGRAM ": fork");
@@ -516,7 +516,7 @@ static void start_worker(struct pool *p, int index)
     if (pid == 0) {
         struct server s;
         sigset_t none;
-        signal(SIGCHLD, SIG_DFL);
+        (void)signal(SIGCHLD, SIG_DFL);  /* cannot fail for SIGCHLD */
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         close_other_sets(p, index);
