@@ -25,10 +25,10 @@
 /* ------------------------------------------------------------ error.c */
 
 /* Fills *err (when non-NULL) with code, op, addr and a message
- * "op addr: detail", and sets errno: sys_errno for system errors, EINVAL
- * for NB_ERR_ARG, errno_value otherwise.  Returns -1 so callers can write
- * `return nb__fail(...)`.  The detail is formatted from fmt; user strings
- * only ever travel as %s arguments, never as the format. */
+ * "op addr: detail", and sets errno: EINVAL for NB_ERR_ARG, else sys_errno
+ * when it is not 0 (errno is left alone otherwise).  Returns -1 so callers
+ * can write `return nb__fail(...)`.  The detail is formatted from fmt;
+ * user strings only ever travel as %s arguments, never as the format. */
 int nb__fail(nb_error *err, enum nb_code code, const char *op,
              const char *addr, int sys_errno, const char *fmt, ...)
     NB__PRINTF(6, 7);
