@@ -384,7 +384,8 @@ START_TEST(several_addresses_connect_to_the_one_listening)
     ck_assert_int_eq(nb_peer_addr(fd, &peer, NULL), 0);
     ck_assert_int_eq(nb_addr_port(&peer), atoi(port));
     ck_assert_int_eq(th_is_cloexec(fd), 1);
-    ck_assert_int_eq(th_is_nonblock(fd), 0);  /* raced non-blocking, returned blocking */
+    /* raced non-blocking, returned blocking */
+    ck_assert_int_eq(th_is_nonblock(fd), 0);
     sfd = accept(lfd, NULL, NULL);
     ck_assert_int_ge(sfd, 0);
     close(sfd);
@@ -414,8 +415,9 @@ START_TEST(every_address_refused_reports_the_count)
     ck_assert_int_eq(e.attempts, 3);
     snprintf(want, sizeof(want), "multi.test:%s", port);
     ck_assert_str_eq(e.addr, want);
-    snprintf(want, sizeof(want), "connect multi.test:%s: %s (3 addresses tried)",
-             port, text_of(ECONNREFUSED));
+    snprintf(want, sizeof(want),
+             "connect multi.test:%s: %s (3 addresses tried)", port,
+             text_of(ECONNREFUSED));
     ck_assert_str_eq(e.message, want);
     ck_assert_int_eq(tried.n, 3);
     close(rfd);
