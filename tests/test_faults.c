@@ -2,8 +2,8 @@
  * test_faults.c - the library's error paths for system calls that do not
  * fail on a healthy Linux machine, and nb_tcp_connect on a name with
  * several addresses.  Neither can be arranged from outside: this program
- * defines socket, bind, connect, listen, setsockopt, ioctl, getaddrinfo and
- * freeaddrinfo itself.  It links the library's objects (the convenience
+ * defines socket, bind, connect, listen, accept4, setsockopt, ioctl,
+ * getaddrinfo and freeaddrinfo itself.  It links the library's objects (the convenience
  * library, as test_race does), so the library's calls reach these
  * definitions.  Each passes the call on to the C library (dlsym RTLD_NEXT)
  * unless a fault is armed for it; connect also records where it went.
@@ -41,6 +41,7 @@ static int (*real_socket)(int, int, int);
 static int (*real_bind)(int, const struct sockaddr *, socklen_t);
 static int (*real_connect)(int, const struct sockaddr *, socklen_t);
 static int (*real_listen)(int, int);
+static int (*real_accept4)(int, struct sockaddr *, socklen_t *, int);
 static int (*real_setsockopt)(int, int, int, const void *, socklen_t);
 static int (*real_ioctl)(int, unsigned long, void *);
 
@@ -62,6 +63,7 @@ static void load_real(void)
     load(&real_bind, "bind");
     load(&real_connect, "connect");
     load(&real_listen, "listen");
+    load(&real_accept4, "accept4");
     load(&real_setsockopt, "setsockopt");
     load(&real_ioctl, "ioctl");
     load(&real_socket, "socket");
@@ -76,12 +78,14 @@ static void load_real(void)
 
 /* ------------------------------------------------------------- faults */
 
-enum fault_call { FC_NONE, FC_SOCKET, FC_BIND, FC_LISTEN, FC_SETSOCKOPT,
-                  FC_IOCTL };
+enum fault_call { FC_NONE, FC_SOCKET, FC_BIND, FC_LISTEN, FC_ACCEPT,
+                  FC_SETSOCKOPT, FC_IOCTL };
 
-/* The armed fault: every matching call fails with err. */
+/* The armed fault: every matching call fails with err (only the first
+ * `times` of them when times > 0). */
 static struct {
     enum fault_call call;
+    int times;
     int family;             /* FC_SOCKET, FC_BIND: this family only */
     int level, name;        /* FC_SETSOCKOPT: this option only */
     unsigned long request;  /* FC_IOCTL: this request only */
@@ -118,6 +122,8 @@ static void arm_family(enum fault_call call, int family, int err)
 static int fail_now(void)
 {
     fault.hits++;
+    if (fault.times > 0 && fault.hits == fault.times)
+        fault.call = FC_NONE;  /* this was the last one */
     errno = fault.err;
     return -1;
 }
@@ -164,6 +170,14 @@ int listen(int fd, int backlog)
     if (fault.call == FC_LISTEN)
         return fail_now();
     return real_listen(fd, backlog);
+}
+
+int accept4(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len, int flags)
+{
+    load_real();
+    if (fault.call == FC_ACCEPT)
+        return fail_now();
+    return real_accept4(fd, SA_OF(addr), len, flags);
 }
 
 int setsockopt(int fd, int level, int name, const void *value,
@@ -698,6 +712,101 @@ START_TEST(accept_nodelay_failure_drops_the_connection)
 }
 END_TEST
 
+/* accept(2) reports a connection that died in the queue, or a network
+ * error pending on it (ECONNABORTED, EPROTO, ...), and EINTR: the
+ * listener is fine, and nb_tcp_accept takes the next connection. */
+static const int retried_errnos[] = {
+    EINTR, ECONNABORTED, EPROTO, ENETDOWN, ENONET, EHOSTDOWN, EHOSTUNREACH,
+    ENETUNREACH,
+};
+#define N_RETRIED (int)(sizeof(retried_errnos) / sizeof(retried_errnos[0]))
+
+/* A listener on 127.0.0.1 with one connection waiting. */
+static void listener_with_client(int *lfd, int *cfd)
+{
+    char port[8];
+    nb_error e;
+
+    *lfd = nb_tcp_listen("127.0.0.1", "0", 0, 0, &e);
+    ck_assert_msg(*lfd >= 0, "%s", e.message);
+    th_port_of(*lfd, port);
+    *cfd = nb_tcp_connect("127.0.0.1", port, 2000, 0, &e);
+    ck_assert_msg(*cfd >= 0, "%s", e.message);
+}
+
+START_TEST(accept_retries_dead_connections_and_eintr)
+{
+    int fds0 = th_count_fds();
+    nb_addr peer;
+    nb_error e;
+    int lfd, cfd, sfd;
+
+    listener_with_client(&lfd, &cfd);
+    arm(FC_ACCEPT, retried_errnos[_i]);
+    fault.times = 2;
+    sfd = nb_tcp_accept(lfd, &peer, 0, &e);
+    ck_assert_msg(sfd >= 0, "%s: %s", text_of(retried_errnos[_i]), e.message);
+    ck_assert_int_eq(fault.hits, 2);
+    ck_assert_int_eq(th_is_cloexec(sfd), 1);
+    ck_assert_int_eq(peer.ss.ss_family, AF_INET);
+    close(sfd);
+    close(cfd);
+    close(lfd);
+    ck_assert_int_eq(th_count_fds(), fds0);
+}
+END_TEST
+
+/* Any other failure is reported; the connection stays queued. */
+START_TEST(accept_reports_other_errors)
+{
+    int fds0 = th_count_fds();
+    nb_error e;
+    int lfd, cfd, sfd;
+
+    listener_with_client(&lfd, &cfd);
+    arm(FC_ACCEPT, ENOBUFS);
+    errno = 0;
+    ck_assert_int_eq(nb_tcp_accept(lfd, NULL, 0, &e), -1);
+    ck_assert_int_eq(errno, ENOBUFS);
+    ck_assert_int_eq(fault.hits, 1);
+    th_assert_error(&e, NB_ERR_SYSTEM, "accept");
+    ck_assert_int_eq(e.sys_errno, ENOBUFS);
+    ck_assert_int_eq(nb_error_is_temporary(&e), 1);
+    arm(FC_NONE, 0);
+    sfd = nb_tcp_accept(lfd, NULL, 0, &e);
+    ck_assert_msg(sfd >= 0, "%s", e.message);
+    close(sfd);
+    close(cfd);
+    close(lfd);
+    ck_assert_int_eq(th_count_fds(), fds0);
+}
+END_TEST
+
+/* A Unix connect with a deadline arms SO_SNDTIMEO; when it cannot, the
+ * call fails naming connect and the socket is closed. */
+START_TEST(unix_connect_timeout_option_failure)
+{
+    int fds0 = th_count_fds();
+    char name[64];
+    nb_error e;
+    int lfd;
+
+    snprintf(name, sizeof(name), "@nb-faults-t-%ld", (long)getpid());
+    lfd = nb_unix_listen(name, 0, 0, &e);
+    ck_assert_msg(lfd >= 0, "%s", e.message);
+    arm_option(SOL_SOCKET, SO_SNDTIMEO, ENOMEM);
+    errno = 0;
+    ck_assert_int_eq(nb_unix_connect(name, 1000, 0, &e), -1);
+    ck_assert_int_eq(errno, ENOMEM);
+    ck_assert_int_eq(fault.hits, 1);
+    th_assert_error(&e, NB_ERR_SYSTEM, "connect");
+    ck_assert_int_eq(e.sys_errno, ENOMEM);
+    ck_assert_str_eq(e.addr, name);
+    close(lfd);
+    ck_assert_int_eq(th_count_fds(), fds0);
+}
+END_TEST
+
 /* ------------------------------------------------ failures while binding */
 
 static const struct option_row {
@@ -893,6 +1002,10 @@ static Suite *faults_suite(void)
     tcase_add_loop_test(faults, connect_mode_failure_closes_the_connection,
                         0, N_MODE_ROWS);
     tcase_add_test(faults, accept_nodelay_failure_drops_the_connection);
+    tcase_add_loop_test(faults, accept_retries_dead_connections_and_eintr, 0,
+                        N_RETRIED);
+    tcase_add_test(faults, accept_reports_other_errors);
+    tcase_add_test(faults, unix_connect_timeout_option_failure);
     tcase_add_loop_test(faults, bind_option_failure_closes_the_socket, 0,
                         N_OPTION_ROWS);
     tcase_add_loop_test(faults, listen_failure_names_the_bound_address, 0, 2);
