@@ -258,14 +258,12 @@ static int open_port_sockets(struct socket_set *set, const struct options *opt,
  * Returns 1 when activation supplied the sockets (no TCP/UDP of our own). */
 static int open_shared_sockets(struct socket_set *set, const struct options *opt)
 {
-    nb_error err;
-    int fd;
-
     memset(set, 0, sizeof(*set));
     if (add_activated_sockets(set) > 0)
         return 1;
     if (opt->unix_path != NULL) {
-        fd = nb_unix_listen(opt->unix_path, BACKLOG, NB_NONBLOCK, &err);
+        nb_error err;
+        int fd = nb_unix_listen(opt->unix_path, BACKLOG, NB_NONBLOCK, &err);
         if (fd < 0)
             die_error(&err);
         add_socket(set, fd, 1);
@@ -284,11 +282,11 @@ static size_t current_reply(enum tp_protocol proto, char *buf, size_t size)
 static void log_client(const struct server *s, const nb_addr *peer,
                        const char *what)
 {
-    char text[NB_ADDRSTRLEN];
-
-    if (!s->opt->quiet)
+    if (!s->opt->quiet) {
+        char text[NB_ADDRSTRLEN];
         fprintf(stderr, "%s %s\n", nb_addr_format(peer, text, sizeof(text)),
                 what);
+    }
 }
 
 static void pause_accepting(struct server *s, const nb_error *err)
@@ -405,6 +403,22 @@ static void catch_signals(sigset_t *during_wait, int with_sigchld)
         sigdelset(during_wait, SIGCHLD);
 }
 
+/* Serves each socket that ppoll found ready. */
+static void serve_ready(struct server *s)
+{
+    const struct socket_set *set = &s->set;
+    int i;
+
+    for (i = 0; i < set->n; i++) {
+        if (set->pfd[i].revents == 0)
+            continue;
+        if (set->is_stream[i])
+            serve_stream(s, set->pfd[i].fd);
+        else
+            serve_datagram(s, set->pfd[i].fd);
+    }
+}
+
 static void serve_forever(struct server *s)
 {
     struct socket_set *set = &s->set;
@@ -430,14 +444,7 @@ static void serve_forever(struct server *s)
             perror(PROGRAM ": ppoll");
             exit(1);
         }
-        for (i = 0; i < set->n; i++) {
-            if (set->pfd[i].revents == 0)
-                continue;
-            if (set->is_stream[i])
-                serve_stream(s, set->pfd[i].fd);
-            else
-                serve_datagram(s, set->pfd[i].fd);
-        }
+        serve_ready(s);
     }
     for (i = 0; i < set->n; i++)
         close(set->pfd[i].fd);
@@ -499,7 +506,7 @@ static void start_worker(struct pool *p, int index)
     struct worker *w = &p->w[index];
     pid_t pid;
 
-    fflush(stderr);
+    (void)fflush(stderr);  /* best effort: nothing buffered is printed twice */
     pid = fork();
     if (pid < 0) {
         perror(PROGRAM ": fork");
@@ -509,7 +516,7 @@ static void start_worker(struct pool *p, int index)
     if (pid == 0) {
         struct server s;
         sigset_t none;
-        signal(SIGCHLD, SIG_DFL);
+        (void)signal(SIGCHLD, SIG_DFL);  /* cannot fail for SIGCHLD */
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         close_other_sets(p, index);
@@ -568,10 +575,14 @@ static void stop_workers(const struct pool *p)
     for (i = 0; i < p->n; i++)
         if (p->w[i].pid > 0)
             kill(p->w[i].pid, SIGTERM);
-    for (i = 0; i < p->n; i++)
-        if (p->w[i].pid > 0)
-            while (waitpid(p->w[i].pid, NULL, 0) < 0 && errno == EINTR)
-                continue;
+    for (i = 0; i < p->n; i++) {
+        pid_t r;
+        if (p->w[i].pid <= 0)
+            continue;
+        do
+            r = waitpid(p->w[i].pid, NULL, 0);
+        while (r < 0 && errno == EINTR);
+    }
 }
 
 static void open_pool_sockets(struct pool *p)
@@ -609,6 +620,7 @@ static int run_workers(const struct options *opt)
     sigset_t wait_mask;
     int i;
 
+    memset(&p, 0, sizeof(p));
     p.opt = opt;
     p.n = opt->workers;
     p.w = calloc((size_t)p.n, sizeof(*p.w));

@@ -28,14 +28,14 @@ uint32_t tp_rfc868_encode(int64_t unix_seconds)
     /* unsigned 64-bit arithmetic, which wraps, then the low 32 bits: no
      * signed overflow even for times near INT64_MAX */
     return (uint32_t)(((uint64_t)unix_seconds + (uint64_t)RFC868_OFFSET) &
-                      0xffffffffu);
+                      0xffffffffU);
 }
 
 int64_t tp_rfc868_decode(uint32_t value)
 {
     int64_t seconds = (int64_t)value - RFC868_OFFSET;
 
-    if (!(value & 0x80000000u))
+    if (!(value & 0x80000000U))
         seconds += ERA_SECONDS;  /* after 2036-02-07 06:28:16 UTC */
     return seconds;
 }
@@ -87,7 +87,7 @@ int tp_daytime_sanitize(const char *reply, size_t len, char *out, size_t size)
         return -1;
     for (i = 0; i < len; i++) {
         unsigned char c = (unsigned char)reply[i];
-        out[i] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
+        out[i] = (char)((c < 0x20 || c >= 0x7f) ? '?' : c);
     }
     out[len] = '\0';
     return (int)len;

@@ -96,7 +96,11 @@ static void format_unix(const struct sockaddr_un *sun, size_t pathlen,
         unsigned char c = (unsigned char)sun->sun_path[i];
         if (c == '\0' && !abstract)
             break;
-        buf[out++] = c == '\0' ? '@' : (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+        if (c == '\0')
+            c = '@';
+        else if (c < 0x20 || c == 0x7f)
+            c = '?';
+        buf[out++] = (char)c;
     }
     buf[out] = '\0';
 }

@@ -88,14 +88,15 @@ static int connect_one(const nb__addrlist *list, int timeout_ms, int flags,
     int nonblocking = timeout_ms > 0 || (flags & NB_NONBLOCK);
     const char *op, *what;
     nb__deadline deadline;
-    int fd, e, ready;
+    int fd;
 
     nb__deadline_start(&deadline, timeout_ms);
     fd = nb__socket(ai->ai_family, SOCK_STREAM, nonblocking);
     if (fd < 0)
         return fail_one(list, "socket", errno, 0, -1, err);
     if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-        e = errno;
+        int e = errno;
+        int ready;
         if (!connect_in_progress(e))
             return fail_one(list, "connect", e, 0, fd, err);
         ready = nb__wait_fd(fd, POLLOUT, &deadline);
@@ -370,6 +371,7 @@ static int connect_list(const nb__addrlist *list, int timeout_ms, int flags,
         return connect_one(list, timeout_ms, flags, err);
     nb__addrlist_name(list, name, sizeof(name));
     if (n > SMALL_LIST) {
+        /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
         order = malloc(sizeof(*order) * (size_t)n);
         if (order == NULL)
             return nb__fail_sys(err, "connect", name, ENOMEM);

@@ -50,11 +50,11 @@ int nb__deadline_passed(const nb__deadline *d)
 int nb__wait_fd(int fd, short events, const nb__deadline *d)
 {
     struct pollfd pfd;
-    int n;
 
     pfd.fd = fd;
     pfd.events = events;
     for (;;) {
+        int n;
         pfd.revents = 0;
         n = poll(&pfd, 1, nb__deadline_poll_ms(d));
         if (n > 0) {

@@ -150,14 +150,12 @@ static void vfill(nb_error *err, enum nb_code code, const char *op,
     err->transferred = 0;
 }
 
-static int finish(enum nb_code code, int sys_errno, int errno_value)
+static int finish(enum nb_code code, int sys_errno)
 {
-    if (code == NB_ERR_ARG && errno_value == 0)
+    if (code == NB_ERR_ARG)
         errno = EINVAL;
     else if (sys_errno != 0)
         errno = sys_errno;
-    else if (errno_value != 0)
-        errno = errno_value;
     return -1;
 }
 
@@ -170,7 +168,7 @@ int nb__fail(nb_error *err, enum nb_code code, const char *op,
         vfill(err, code, op, addr, sys_errno, 0, fmt, ap);
         va_end(ap);
     }
-    return finish(code, sys_errno, 0);
+    return finish(code, sys_errno);
 }
 
 int nb__fail_arg(nb_error *err, const char *op, const char *addr,
@@ -182,7 +180,7 @@ int nb__fail_arg(nb_error *err, const char *op, const char *addr,
         vfill(err, NB_ERR_ARG, op, addr, 0, 0, fmt, ap);
         va_end(ap);
     }
-    return finish(NB_ERR_ARG, 0, 0);
+    return finish(NB_ERR_ARG, 0);
 }
 
 int nb__fail_sys(nb_error *err, const char *op, const char *addr, int e)
@@ -248,13 +246,14 @@ static void fill(nb_error *err, enum nb_code code, const char *op,
 int nb__fail_resolve(nb_error *err, const char *addr, int gai, int e)
 {
     if (err != NULL) {
-        char buf[128];
-        if (gai == EAI_SYSTEM)
+        if (gai == EAI_SYSTEM) {
+            char buf[128];
             fill(err, NB_ERR_RESOLVE, "resolve", addr, 0, gai, "%s: %s",
                  gai_strerror(gai), errno_text(e, buf, sizeof(buf)));
-        else
+        } else {
             fill(err, NB_ERR_RESOLVE, "resolve", addr, 0, gai, "%s",
                  gai_strerror(gai));
+        }
     }
     errno = e;
     return -1;

@@ -25,10 +25,10 @@
 /* ------------------------------------------------------------ error.c */
 
 /* Fills *err (when non-NULL) with code, op, addr and a message
- * "op addr: detail", and sets errno: sys_errno for system errors, EINVAL
- * for NB_ERR_ARG, errno_value otherwise.  Returns -1 so callers can write
- * `return nb__fail(...)`.  The detail is formatted from fmt; user strings
- * only ever travel as %s arguments, never as the format. */
+ * "op addr: detail", and sets errno: EINVAL for NB_ERR_ARG, else sys_errno
+ * when it is not 0 (errno is left alone otherwise).  Returns -1 so callers
+ * can write `return nb__fail(...)`.  The detail is formatted from fmt;
+ * user strings only ever travel as %s arguments, never as the format. */
 int nb__fail(nb_error *err, enum nb_code code, const char *op,
              const char *addr, int sys_errno, const char *fmt, ...)
     NB__PRINTF(6, 7);
@@ -124,7 +124,7 @@ enum nb__purpose { NB__FOR_CONNECT, NB__FOR_BIND };
  * and returns -1; on success the list holds at least one address. */
 int nb__resolve(const char *host, const char *port, int socktype,
                 enum nb__purpose purpose, int flags, const char *op,
-                nb__addrlist *out, nb_error *err);
+                nb__addrlist *list, nb_error *err);
 void nb__addrlist_free(nb__addrlist *list);
 /* "host:port" of the request, for messages.  Only failures format it:
  * snprintf costs more than the whole numeric fast path. */
@@ -174,7 +174,7 @@ void nb__interleave_families(const struct addrinfo *head,
 /* -------------------------------------------------------------- addr.c */
 
 /* Formats an address into buf; as nb_addr_format, for sockaddr + length. */
-void nb__format_sockaddr(const struct sockaddr *sa, socklen_t len,
+void nb__format_sockaddr(const struct sockaddr *addr, socklen_t len,
                          char *buf, size_t size);
 
 #endif /* NB_INTERNAL_H */

@@ -77,6 +77,7 @@ int nb__parse_port(const char *port, int *numeric, const char *op,
     char where[NB_ADDRSTRLEN];
     int value;
 
+    *numeric = -1;  /* defined on every path, the failures too */
     if (port == NULL || port[0] == '\0')
         return nb__fail_arg(err, op, "", "port is %s",
                             port == NULL ? "NULL" : "empty");

@@ -147,6 +147,7 @@ int nb__bind_list(const nb__addrlist *list, int wildcard, int reuseaddr,
     for (ai = list->head; ai != NULL; ai = ai->ai_next) {
         int dual = wildcard && ai->ai_family == AF_INET6 &&
                    !(flags & NB_IPV6_ONLY);
+        /* cppcheck-suppress uninitvar ; false positive: try_bind fills it */
         nb_error *slot = attempts == 0 ? &first : &later;
 
         attempts++;

@@ -73,9 +73,13 @@ static int accept_retrying(int listen_fd, nb_addr *peer, int flags,
                            int *family)
 {
     struct sockaddr_storage ss;
-    struct sockaddr_storage *out = peer != NULL ? &peer->ss : &ss;
+    struct sockaddr_storage *out;
     int type = SOCK_CLOEXEC | ((flags & NB_NONBLOCK) ? SOCK_NONBLOCK : 0);
 
+    /* accept4 writes the family of every address it returns; setting it
+     * first tells the static analyzers, which cannot know that */
+    ss.ss_family = AF_UNSPEC;
+    out = peer != NULL ? &peer->ss : &ss;
     for (;;) {
         socklen_t len = sizeof(*out);
         int fd = accept4(listen_fd, (struct sockaddr *)out, &len, type);

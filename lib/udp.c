@@ -124,6 +124,7 @@ static ssize_t receive_datagram(int fd, void *buf, size_t len, nb_addr *from,
 {
     struct sockaddr_storage ss;
     socklen_t sslen = sizeof(ss);
+    /* cppcheck-suppress uninitvar ; false positive: recvfrom fills ss */
     struct sockaddr *sa = (struct sockaddr *)(from ? &from->ss : &ss);
     int flags = MSG_TRUNC | (dontwait ? MSG_DONTWAIT : 0);
     ssize_t n;

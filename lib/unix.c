@@ -24,12 +24,14 @@ static int make_unix_addr(const char *path, struct sockaddr_un *sun,
     const size_t room = sizeof(sun->sun_path);
     size_t n;
 
+    /* *sun and *len are defined on every path, the failures too */
+    memset(sun, 0, sizeof(*sun));
+    sun->sun_family = AF_UNIX;
+    *len = 0;
     if (path == NULL || path[0] == '\0')
         return nb__fail_arg(err, op, "", "path is %s",
                             path == NULL ? "NULL" : "empty");
     n = strlen(path);
-    memset(sun, 0, sizeof(*sun));
-    sun->sun_family = AF_UNIX;
     if (path[0] == '@') {
         /* abstract: a leading NUL, then the name without a terminator */
         if (n == 1)
@@ -149,7 +151,7 @@ static int set_send_timeout(int fd, int ms)
     struct timeval tv;
 
     tv.tv_sec = ms / 1000;
-    tv.tv_usec = (ms % 1000) * 1000;
+    tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
     return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 

@@ -100,4 +100,12 @@ pid_t th_gettid(void);
  * never uses ck_assert. */
 int th_wait_blocked(pid_t tid, int timeout_ms, atomic_int *stop);
 
+/* ------------------------------------------ added for tests/coverage.sh
+ * _exit(status) for a child forked by a test.  In a coverage build
+ * (configure --enable-code-coverage) it is exit(status) instead, with the
+ * stdio buffers inherited from the parent dropped: _exit skips the
+ * destructors that write the gcov counters, and what the library did in
+ * the child would not be counted. */
+void th_child_exit(int status) __attribute__((noreturn));
+
 #endif

@@ -48,7 +48,7 @@ static void child_fail(int line, const char *fmt, ...)
     if (write(report_fd, msg, strlen(msg)) < 0) {
         /* nothing more can be said */
     }
-    _exit(1);
+    th_child_exit(1);
 }
 
 #define CHILD_CHECK(cond)                                                   \
@@ -208,7 +208,7 @@ static void run_in_child(child_case fn, int arg)
         unsetenv("LISTEN_FDS");
         unsetenv("LISTEN_FDNAMES");
         fn(arg);
-        _exit(0);
+        th_child_exit(0);
     }
     close(p[1]);
     for (;;) {

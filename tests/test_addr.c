@@ -162,6 +162,26 @@ START_TEST(formats_empty_other_and_invalid)
 }
 END_TEST
 
+/* Unix socket names are arbitrary bytes: control bytes print as '?', a
+ * NUL inside an abstract name as '@' (as ss(8) prints them).  An IPv6
+ * address shorter than a sockaddr_in6 is invalid, like a short IPv4 one. */
+START_TEST(formats_unprintable_unix_bytes_and_short_ipv6)
+{
+    static const char path[] = "/tmp/a\nb\x7f" "c\x1b";
+    char buf[NB_ADDRSTRLEN];
+    nb_addr a = make_un(path, sizeof(path));
+
+    ck_assert_str_eq(nb_addr_format(&a, buf, sizeof(buf)), "/tmp/a?b?c?");
+    a = make_un("\0ab\x01" "c\0d", 7);
+    ck_assert_str_eq(nb_addr_format(&a, buf, sizeof(buf)), "@ab?c@d");
+
+    a = make_in6("::1", 1, 0);
+    a.len = sizeof(struct sockaddr_in);  /* too short for a sockaddr_in6 */
+    ck_assert_str_eq(nb_addr_format(&a, buf, sizeof(buf)), "(invalid address)");
+    ck_assert_int_eq(nb_addr_port(&a), -1);
+}
+END_TEST
+
 /* Every buffer size from 0 up gets a NUL-terminated prefix and nothing is
  * written past it. */
 START_TEST(small_buffers_truncate)
@@ -256,6 +276,7 @@ static Suite *addr_suite(void)
     tcase_add_test(tc, longest_ipv6_fits);
     tcase_add_test(tc, formats_unix);
     tcase_add_test(tc, formats_empty_other_and_invalid);
+    tcase_add_test(tc, formats_unprintable_unix_bytes_and_short_ipv6);
     tcase_add_test(tc, small_buffers_truncate);
     tcase_add_test(tc, local_and_peer_of_a_connection);
     tcase_add_test(tc, local_and_peer_errors);

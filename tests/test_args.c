@@ -885,6 +885,10 @@ static const struct ptr_row {
       { NB_ERR_ARG, 0, 0, 0, 0, "#18446744073709551615|#4294967295" } },
     { F_RECV_ALL, P_HUGE_LEN, "len SIZE_MAX",
       { NB_ERR_ARG, 0, 0, 0, 0, "#18446744073709551615|#4294967295" } },
+    { F_UDP_SENDTO, P_HUGE_LEN, "len SIZE_MAX",
+      { NB_ERR_ARG, 0, 0, 0, 0, "#18446744073709551615|#4294967295" } },
+    { F_UDP_RECVFROM, P_HUGE_LEN, "len SIZE_MAX",
+      { NB_ERR_ARG, 0, 0, 0, 0, "#18446744073709551615|#4294967295" } },
     /* a destination longer than a sockaddr_storage */
     { F_UDP_SENDTO, P_BAD_TO_LEN, "to->len 1000",
       { NB_ERR_ARG, 0, 0, 0, 0, "#1000" } },

@@ -157,6 +157,25 @@ START_TEST(long_input_truncates_message)
 }
 END_TEST
 
+/* A message whose parts add up to more than NB_ERRMSG_SIZE is cut at that
+ * size and NUL-terminated: here a 300-byte port, rejected, fills the
+ * address (cut at NB_ADDRSTRLEN) and the detail. */
+START_TEST(message_is_cut_at_its_size)
+{
+    char port[301];
+    nb_error e;
+
+    memset(port, 'x', sizeof(port) - 1);
+    port[sizeof(port) - 1] = '\0';
+    ck_assert_int_eq(nb_tcp_connect("127.0.0.1", port, 0, 0, &e), -1);
+    ck_assert_int_eq(e.code, NB_ERR_ARG);
+    ck_assert_uint_eq(strlen(e.addr), NB_ADDRSTRLEN - 1);
+    ck_assert_uint_eq(strlen(e.message), NB_ERRMSG_SIZE - 1);
+    ck_assert_msg(strncmp(e.message, "connect 127.0.0.1:xxx", 21) == 0,
+                  "message: %s", e.message);
+}
+END_TEST
+
 static Suite *error_suite(void)
 {
     Suite *s = suite_create("error");
@@ -171,6 +190,7 @@ static Suite *error_suite(void)
     tcase_add_test(tc, failure_fills_success_leaves_untouched);
     tcase_add_test(tc, message_is_not_a_format_string);
     tcase_add_test(tc, long_input_truncates_message);
+    tcase_add_test(tc, message_is_cut_at_its_size);
     suite_add_tcase(s, tc);
     return s;
 }

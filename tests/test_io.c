@@ -515,10 +515,10 @@ static int run_in_child(child_body body, int fd, struct report *rep)
         while (off < sizeof(mine)) {
             ssize_t w = write(p[1], q + off, sizeof(mine) - off);
             if (w <= 0)
-                _exit(3);
+                th_child_exit(3);
             off += (size_t)w;
         }
-        _exit(0);
+        th_child_exit(0);
     }
     close(p[1]);
     for (;;) {
