@@ -16,6 +16,10 @@ tests/examples-interop.sh.  Every wait is bounded.
                                              failure and exits 1
     interop-clients.py freeport              a TCP port on 127.0.0.1 that was
                                              free a moment ago
+    interop-clients.py closedport SEC        a TCP port on 127.0.0.1 bound but
+                                             not listening for SEC seconds: a
+                                             connection to it is refused, and
+                                             no other program can take it
 """
 import re
 import socket
@@ -102,6 +106,14 @@ def freeport():
     s.close()
 
 
+def closedport(seconds):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    print(s.getsockname()[1], flush=True)
+    time.sleep(seconds)
+    s.close()
+
+
 def main():
     a = sys.argv[1:]
     if a[:1] == ["reset"] and len(a) == 4:
@@ -114,6 +126,8 @@ def main():
         many(a[1], int(a[2]), int(a[3]))
     elif a == ["freeport"]:
         freeport()
+    elif a[:1] == ["closedport"] and len(a) == 2:
+        closedport(float(a[1]))
     else:
         sys.exit(__doc__)
 

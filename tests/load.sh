@@ -7,7 +7,7 @@
 #   - 2,000 clients connect at once halfway through and all reset,
 #   - junk UDP datagrams (random bytes, 0..1400 long) arrive throughout,
 # and afterwards the server still answers a TCP and a UDP query and is
-# still running.  Driven by bench/loadgen; see bench/SERVER-RESULTS.md.
+# still running.  Driven by bench/loadgen; see bench/RESULTS.md (part 3).
 #
 # A connection fails when it gets no complete reply within 10 s: a SYN that
 # a full accept queue dropped is sent again after 1, 3 and 7 s, so this
