@@ -177,6 +177,72 @@ void th_tcp_pair(int *client, int *server)
     close(listener);
 }
 
+int th_poll_for(int fd, short events, int ms)
+{
+    struct pollfd pfd = { .fd = fd, .events = events };
+    int n;
+
+    do
+        n = poll(&pfd, 1, ms);
+    while (n < 0 && errno == EINTR);
+    return n;
+}
+
+void th_pass_bytes(int from, int to, const char *what)
+{
+    char buf[32];
+    size_t n = strlen(what);
+    ssize_t got;
+
+    ck_assert_uint_lt(n, sizeof(buf));
+    ck_assert_int_eq(th_poll_for(from, POLLOUT, 2000), 1);
+    ck_assert_int_eq(send(from, what, n, MSG_NOSIGNAL), (ssize_t)n);
+    ck_assert_int_eq(th_poll_for(to, POLLIN, 2000), 1);
+    got = recv(to, buf, sizeof(buf) - 1, 0);
+    ck_assert_int_eq(got, (ssize_t)n);
+    buf[got] = '\0';
+    ck_assert_str_eq(buf, what);
+}
+
+/* The address fd's end of the connection has (getsockname) or the other. */
+static socklen_t name_of(int fd, int peer, struct sockaddr_storage *ss)
+{
+    socklen_t len = sizeof(*ss);
+    int rc = peer ? getpeername(fd, (struct sockaddr *)ss, &len)
+                  : getsockname(fd, (struct sockaddr *)ss, &len);
+
+    ck_assert_msg(rc == 0, "%s(%d) failed: errno %d",
+                  peer ? "getpeername" : "getsockname", fd, errno);
+    return len;
+}
+
+void th_check_connected_to(int fd, int listener)
+{
+    struct sockaddr_storage peer_of_server, local_of_client;
+    struct sockaddr_storage peer_of_client, local_of_listener;
+    socklen_t len1 = sizeof(peer_of_server), len2, len3, len4;
+    int server;
+
+    ck_assert_int_eq(th_poll_for(listener, POLLIN, 2000), 1);
+    server = accept4(listener, (struct sockaddr *)&peer_of_server, &len1,
+                     SOCK_CLOEXEC);
+    ck_assert_int_ge(server, 0);
+    len2 = name_of(fd, 0, &local_of_client);
+    len3 = name_of(fd, 1, &peer_of_client);
+    len4 = name_of(listener, 0, &local_of_listener);
+    /* the accepted connection is this very client... */
+    ck_assert_uint_eq(len1, len2);
+    ck_assert_int_eq(memcmp(&peer_of_server, &local_of_client, len1), 0);
+    /* ...and the client is connected to this very listener */
+    ck_assert_uint_eq(len3, len4);
+    ck_assert_msg(memcmp(&peer_of_client, &local_of_listener, len3) == 0,
+                  "connected to another address");
+
+    th_pass_bytes(fd, server, "ping from the client");
+    th_pass_bytes(server, fd, "pong from the server");
+    close(server);
+}
+
 static volatile sig_atomic_t signals_seen;
 
 static void count_signal(int sig)

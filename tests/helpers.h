@@ -59,6 +59,18 @@ void th_stall_close(struct th_stall *stall);
 /* A connected TCP pair over loopback: *client and *server. */
 void th_tcp_pair(int *client, int *server);
 
+/* poll(2) for events on fd for up to ms, across EINTR: 1 ready, 0 not. */
+int th_poll_for(int fd, short events, int ms);
+
+/* Sends what from one socket and checks the other receives exactly it,
+ * with raw system calls (either side may be non-blocking). */
+void th_pass_bytes(int from, int to, const char *what);
+
+/* fd was connected to listener, and not to another: accepts it, checks
+ * that both ends name each other and that bytes flow both ways, and
+ * closes the accepted side. */
+void th_check_connected_to(int fd, int listener);
+
 /* Signals arrive every interval_us microseconds (SIGALRM, from a timer, a
  * handler without SA_RESTART) until th_signal_storm_stop(); returns how
  * many arrived. */

@@ -46,65 +46,6 @@ static int refusing_port(int family, char port[8])
     return fd;
 }
 
-/* Waits up to ms for fd to become readable/writable. */
-static int wait_for(int fd, short events, int ms)
-{
-    struct pollfd pfd = { .fd = fd, .events = events };
-    int n;
-
-    do
-        n = poll(&pfd, 1, ms);
-    while (n < 0 && errno == EINTR);
-    return n;
-}
-
-/* Moves a few bytes from one socket to the other with raw system calls
- * (either side may be non-blocking). */
-static void pass_bytes(int from, int to, const char *what)
-{
-    char buf[32];
-    size_t n = strlen(what);
-    ssize_t got;
-
-    ck_assert_int_eq(wait_for(from, POLLOUT, 2000), 1);
-    ck_assert_int_eq(send(from, what, n, MSG_NOSIGNAL), (ssize_t)n);
-    ck_assert_int_eq(wait_for(to, POLLIN, 2000), 1);
-    got = recv(to, buf, sizeof(buf) - 1, 0);
-    ck_assert_int_eq(got, (ssize_t)n);
-    buf[got] = '\0';
-    ck_assert_str_eq(buf, what);
-}
-
-/* Accepts the connection fd made to listener, checks that both ends name
- * each other, that data flows both ways, and closes the accepted side. */
-static void check_connected_to(int fd, int listener)
-{
-    struct sockaddr_storage peer_of_server, local_of_client;
-    struct sockaddr_storage peer_of_client, local_of_listener;
-    socklen_t len1 = sizeof(peer_of_server), len2 = sizeof(local_of_client);
-    socklen_t len3 = sizeof(peer_of_client), len4 = sizeof(local_of_listener);
-    int server;
-
-    ck_assert_int_eq(wait_for(listener, POLLIN, 2000), 1);
-    server = accept4(listener, (struct sockaddr *)&peer_of_server, &len1,
-                     SOCK_CLOEXEC);
-    ck_assert_int_ge(server, 0);
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&local_of_client, &len2), 0);
-    ck_assert_int_eq(getpeername(fd, (struct sockaddr *)&peer_of_client, &len3), 0);
-    ck_assert_int_eq(getsockname(listener, (struct sockaddr *)&local_of_listener,
-                                 &len4), 0);
-    /* the accepted connection is this very client... */
-    ck_assert_uint_eq(len1, len2);
-    ck_assert_int_eq(memcmp(&peer_of_server, &local_of_client, len1), 0);
-    /* ...and the client is connected to this very listener */
-    ck_assert_uint_eq(len3, len4);
-    ck_assert_int_eq(memcmp(&peer_of_client, &local_of_listener, len3), 0);
-
-    pass_bytes(fd, server, "ping from the client");
-    pass_bytes(server, fd, "pong from the server");
-    close(server);
-}
-
 static void save_alarm(struct sigaction *old)
 {
     ck_assert_int_eq(sigaction(SIGALRM, NULL, old), 0);
@@ -146,7 +87,7 @@ START_TEST(connects_to_numeric_loopback)
     ck_assert_int_eq(th_is_cloexec(fd), 1);
     ck_assert_int_eq(th_is_nonblock(fd), 0);
     ck_assert_int_eq(th_nodelay(fd), 0);
-    check_connected_to(fd, listener);
+    th_check_connected_to(fd, listener);
     close(fd);
     ck_assert_int_eq(th_count_fds(), before);
     close(listener);
@@ -187,7 +128,7 @@ START_TEST(connects_to_localhost)
     ck_assert_int_eq(th_count_fds(), before + 1);
     ck_assert_int_eq(th_is_cloexec(fd), 1);
     ck_assert_int_eq(th_is_nonblock(fd), 0);
-    check_connected_to(fd, listener);
+    th_check_connected_to(fd, listener);
     close(fd);
     ck_assert_int_eq(th_count_fds(), before);
     if (holder >= 0)
@@ -232,7 +173,7 @@ START_TEST(socket_mode_follows_flags)
     ck_assert_msg(th_nodelay(fd) == ((flags & NB_NODELAY) != 0),
                   "%s timeout %d flags 0x%x: TCP_NODELAY is %d", host, timeout,
                   (unsigned)flags, th_nodelay(fd));
-    check_connected_to(fd, listener);
+    th_check_connected_to(fd, listener);
     close(fd);
     ck_assert_int_eq(th_count_fds(), before);
     close(listener);
@@ -393,7 +334,7 @@ START_TEST(family_flag_excluding_the_address_is_a_resolve_error)
     ck_assert_str_eq(e.message + strlen(want_prefix), gai_strerror(e.gai_error));
     ck_assert_int_eq(e.attempts, 0);
     /* the listener saw no connection attempt */
-    ck_assert_int_eq(wait_for(listener, POLLIN, 0), 0);
+    ck_assert_int_eq(th_poll_for(listener, POLLIN, 0), 0);
     close(listener);
 }
 END_TEST
@@ -407,17 +348,17 @@ START_TEST(family_flag_allows_its_family)
 
     fd = nb_tcp_connect("127.0.0.1", port4, 1000, NB_IPV4_ONLY, &e);
     ck_assert_msg(fd >= 0, "%s", e.message);
-    check_connected_to(fd, l4);
+    th_check_connected_to(fd, l4);
     close(fd);
     fd = nb_tcp_connect("localhost", port4, 1000, NB_IPV4_ONLY, &e);
     ck_assert_msg(fd >= 0, "%s", e.message);
-    check_connected_to(fd, l4);
+    th_check_connected_to(fd, l4);
     close(fd);
     if (th_have_ipv6()) {
         l6 = th_raw_listener(AF_INET6, 4, port6);
         fd = nb_tcp_connect("::1", port6, 1000, NB_IPV6_ONLY, &e);
         ck_assert_msg(fd >= 0, "%s", e.message);
-        check_connected_to(fd, l6);
+        th_check_connected_to(fd, l6);
         close(fd);
         close(l6);
     }

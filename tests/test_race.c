@@ -134,61 +134,10 @@ static const char *other_loopback(void)
     return th_have_ipv6() ? "::1" : "127.0.0.3";
 }
 
-static int wait_for(int fd, short events, int ms)
-{
-    struct pollfd pfd = { .fd = fd, .events = events };
-    int n;
-
-    do
-        n = poll(&pfd, 1, ms);
-    while (n < 0 && errno == EINTR);
-    return n;
-}
-
-static void pass_bytes(int from, int to, const char *what)
-{
-    char buf[32];
-    size_t n = strlen(what);
-    ssize_t got;
-
-    ck_assert_int_eq(wait_for(from, POLLOUT, 2000), 1);
-    ck_assert_int_eq(send(from, what, n, MSG_NOSIGNAL), (ssize_t)n);
-    ck_assert_int_eq(wait_for(to, POLLIN, 2000), 1);
-    got = recv(to, buf, sizeof(buf) - 1, 0);
-    ck_assert_int_eq(got, (ssize_t)n);
-    buf[got] = '\0';
-    ck_assert_str_eq(buf, what);
-}
-
-/* fd is connected to this listener (and not to another): accept it, check
- * both ends name each other and that bytes flow both ways. */
-static void check_connected_to(int fd, int listener)
-{
-    struct sockaddr_storage a, b;
-    socklen_t alen = sizeof(a), blen = sizeof(b);
-    int server;
-
-    ck_assert_int_eq(getpeername(fd, (struct sockaddr *)&a, &alen), 0);
-    ck_assert_int_eq(getsockname(listener, (struct sockaddr *)&b, &blen), 0);
-    ck_assert_uint_eq(alen, blen);
-    ck_assert_msg(memcmp(&a, &b, alen) == 0, "connected to another address");
-    ck_assert_int_eq(wait_for(listener, POLLIN, 2000), 1);
-    alen = sizeof(a);
-    blen = sizeof(b);
-    server = accept4(listener, (struct sockaddr *)&a, &alen, SOCK_CLOEXEC);
-    ck_assert_int_ge(server, 0);
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&b, &blen), 0);
-    ck_assert_uint_eq(alen, blen);
-    ck_assert_int_eq(memcmp(&a, &b, alen), 0);
-    pass_bytes(fd, server, "ping");
-    pass_bytes(server, fd, "pong");
-    close(server);
-}
-
 /* No connection ever reached this listener. */
 static void check_untouched(int listener)
 {
-    ck_assert_int_eq(wait_for(listener, POLLIN, 0), 0);
+    ck_assert_int_eq(th_poll_for(listener, POLLIN, 0), 0);
 }
 
 /* Stalled listeners, shared by the timed tests (each takes a moment to
@@ -273,7 +222,7 @@ START_TEST(refused_first_moves_on_at_once)
     ck_assert_int_eq(th_count_fds(), before + 1);
     ck_assert_int_eq(th_is_cloexec(fd), 1);
     ck_assert_int_eq(th_is_nonblock(fd), 0);
-    check_connected_to(fd, l2);
+    th_check_connected_to(fd, l2);
     close(fd);
     ck_assert_int_eq(th_count_fds(), before);
     close(r1);
@@ -301,7 +250,7 @@ START_TEST(refused_first_moves_on_without_deadline)
     fd = race(&l, 0, 250, 0, &e, &ms);
     ck_assert_msg(fd >= 0, "%s", e.message);
     assert_elapsed(ms, 0, 200);
-    check_connected_to(fd, l3);
+    th_check_connected_to(fd, l3);
     close(fd);
     ck_assert_int_eq(th_count_fds(), before);
     close(r1);
@@ -328,7 +277,7 @@ START_TEST(first_that_accepts_wins_alone)
     fd = race(&l, 2000, 250, 0, &e, &ms);
     ck_assert_msg(fd >= 0, "%s", e.message);
     assert_elapsed(ms, 0, 200);
-    check_connected_to(fd, l1);
+    th_check_connected_to(fd, l1);
     check_untouched(l2);
     close(fd);
     ck_assert_int_eq(th_count_fds(), before);
@@ -371,7 +320,7 @@ START_TEST(stalled_first_loses_after_the_delay)
     /* the stalled attempt's socket is closed: only the winner is new */
     ck_assert_int_eq(th_count_fds(), before + 1);
     ck_assert_int_eq(th_is_nonblock(fd), 0);
-    check_connected_to(fd, l2);
+    th_check_connected_to(fd, l2);
     close(fd);
     ck_assert_int_eq(th_count_fds(), before);
     close(l2);
@@ -397,7 +346,7 @@ START_TEST(each_stall_costs_one_delay)
     ck_assert_msg(fd >= 0, "%s", e.message);
     assert_elapsed(ms, 290, 1500);
     ck_assert_int_eq(th_count_fds(), before + 1);
-    check_connected_to(fd, l3);
+    th_check_connected_to(fd, l3);
     close(fd);
     ck_assert_int_eq(th_count_fds(), before);
     close(l3);
@@ -565,7 +514,7 @@ START_TEST(long_lists_work)
     fd = race(&l, 2000, 250, NB_NODELAY, &e, &ms);
     ck_assert_msg(fd >= 0, "%s", e.message);
     ck_assert_int_eq(th_nodelay(fd), 1);
-    check_connected_to(fd, fds[n - 1]);
+    th_check_connected_to(fd, fds[n - 1]);
     close(fd);
     ck_assert_int_eq(th_count_fds(), before);
     for (i = 0; i < n; i++)
@@ -686,7 +635,7 @@ START_TEST(delay_holds_under_signals)
     ck_assert_int_gt(signals, 20);
     assert_elapsed(ms, 240, 1500);
     ck_assert_int_eq(th_count_fds(), before + 1);
-    check_connected_to(fd, l2);
+    th_check_connected_to(fd, l2);
     close(fd);
     ck_assert_int_eq(th_count_fds(), before);
     close(l2);
@@ -717,7 +666,7 @@ START_TEST(failure_starts_the_next_attempt_at_once)
     ck_assert_msg(fd >= 0, "%s", e.message);
     assert_elapsed(ms, 390, 750);  /* 2 x delay would be 800 */
     ck_assert_int_eq(th_count_fds(), before + 1);
-    check_connected_to(fd, l3);
+    th_check_connected_to(fd, l3);
     close(fd);
     ck_assert_int_eq(th_count_fds(), before);
     close(l3);
@@ -759,7 +708,7 @@ START_TEST(winner_mode_follows_flags)
     ck_assert_msg(th_nodelay(fd) == ((flags & NB_NODELAY) != 0),
                   "flags 0x%x timeout %d: TCP_NODELAY %d", (unsigned)flags,
                   timeout, th_nodelay(fd));
-    check_connected_to(fd, l2);
+    th_check_connected_to(fd, l2);
     close(fd);
     ck_assert_int_eq(th_count_fds(), before);
     close(r1);
