@@ -1807,14 +1807,28 @@ END_TEST
 
 /* ------------------------- every blocking call interrupted, every wait */
 
-/* EINTR on every call that can sleep (each retry passes): the call must
- * succeed as if nothing happened. */
-static void eintr_everywhere(int s)
+/* Failures the library must retry, each on every call it can hit: EINTR
+ * on every call that can sleep, EAGAIN on every non-blocking I/O (each
+ * second call fails, so every retry passes).  The call must succeed as if
+ * nothing happened. */
+static const enum fs_call blocking_calls[] = {
+    FS_CONNECT, FS_ACCEPT4, FS_POLL, FS_SEND, FS_RECV, FS_SENDTO, FS_RECVFROM,
+};
+static const enum fs_call nonblocking_io[] = { FS_SEND, FS_RECV, FS_RECVFROM };
+static const struct retried {
+    const char *what;
+    const enum fs_call *calls;
+    size_t ncalls;
+    int err, only_if_blocking, only_if_nonblocking;
+} retried[] = {
+    { "EINTR on every blocking call", blocking_calls,
+      sizeof(blocking_calls) / sizeof(blocking_calls[0]), EINTR, 1, 0 },
+    { "EAGAIN on every non-blocking I/O", nonblocking_io,
+      sizeof(nonblocking_io) / sizeof(nonblocking_io[0]), EAGAIN, 0, 1 },
+};
+
+static void retried_everywhere(int s, const struct retried *rt)
 {
-    static const enum fs_call blocking[] = {
-        FS_CONNECT, FS_ACCEPT4, FS_POLL, FS_SEND, FS_RECV, FS_SENDTO,
-        FS_RECVFROM,
-    };
     const struct scenario *sc = &scenarios[s];
     struct expect x;
     nb_error e;
@@ -1822,8 +1836,7 @@ static void eintr_everywhere(int s)
     size_t j;
     int fds;
 
-    snprintf(label, sizeof(label), "%s: EINTR on every blocking call",
-             sc->id);
+    snprintf(label, sizeof(label), "%s: %s", sc->id, rt->what);
     memset(&x, 0, sizeof(x));
     F.scen = s;
     if (sc->setup != NULL)
@@ -1831,59 +1844,30 @@ static void eintr_everywhere(int s)
     fds = th_count_fds();
     if (sc->prepare != NULL)
         sc->prepare();
-    for (j = 0; j < sizeof(blocking) / sizeof(blocking[0]); j++)
-        fs_fail_if(blocking[j], FS_ALTERNATE, EINTR, 1, 0);
+    for (j = 0; j < rt->ncalls; j++)
+        fs_fail_if(rt->calls[j], FS_ALTERNATE, rt->err, rt->only_if_blocking,
+                   rt->only_if_nonblocking);
     poison(&e);
     fs_begin();
     r = sc->call(&e);
     fs_end();
-    CHECK(r >= 0, "failed after %d interruptions: %s", fs_fired(), e.message);
+    CHECK(r >= 0, "failed after %d injected failures: %s", fs_fired(),
+          e.message);
     sc->check_ok(r, &x);
     CHECK(th_count_fds() == fds, "%d descriptors leaked", th_count_fds() - fds);
 }
-static void eagain_everywhere(int s)
-{
-    static const enum fs_call io[] = { FS_SEND, FS_RECV, FS_RECVFROM };
-    const struct scenario *sc = &scenarios[s];
-    struct expect x;
-    nb_error e;
-    long r;
-    size_t j;
-    int fds;
 
-    snprintf(label, sizeof(label), "%s: EAGAIN on every non-blocking I/O",
-             sc->id);
-    memset(&x, 0, sizeof(x));
-    F.scen = s;
-    if (sc->setup != NULL)
-        sc->setup();
-    fds = th_count_fds();
-    if (sc->prepare != NULL)
-        sc->prepare();
-    for (j = 0; j < sizeof(io) / sizeof(io[0]); j++)
-        fs_fail_if(io[j], FS_ALTERNATE, EAGAIN, 0, 1);
-    poison(&e);
-    fs_begin();
-    r = sc->call(&e);
-    fs_end();
-    CHECK(r >= 0, "failed: %s", e.message);
-    sc->check_ok(r, &x);
-    CHECK(th_count_fds() == fds, "%d descriptors leaked", th_count_fds() - fds);
-}
 static void retry_row(const void *arg, int i)
 {
     const int *s = arg;
 
-    if (i == 0)
-        eintr_everywhere(*s);
-    else
-        eagain_everywhere(*s);
+    retried_everywhere(*s, &retried[i]);
 }
 
 START_TEST(interrupted_and_spurious_wakeups_are_retried)
 {
     const int s = _i;
-    run_collecting(retry_row, &s, 2);
+    run_collecting(retry_row, &s, (int)(sizeof(retried) / sizeof(retried[0])));
 }
 END_TEST
 
