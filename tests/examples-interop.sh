@@ -381,7 +381,12 @@ fi
 # Across the 2036 wrap: the server's clock is moved by libfaketime to a
 # minute before the 32-bit count wraps (top bit set) and to ten minutes
 # after (a small count), and rdate and time-client must read the time.
-if command -v faketime >/dev/null &&
+# libfaketime's preload and AddressSanitizer's interceptors do not mix:
+# on some machines the sanitized server hangs at start-up under it.  The
+# gcc and clang builds run this section; a sanitizer build skips it.
+if [[ ${NB_SANITIZER_FLAGS-} == *-fsanitize=* ]]; then
+    skip "3 RFC 868 across the 2036 wrap" "libfaketime is not used with sanitizers"
+elif command -v faketime >/dev/null &&
    fake_preload=$(faketime -f +0 sh -c 'printf %s "${LD_PRELOAD-}"') &&
    [ -n "$fake_preload" ]; then
     for start in "2036-02-07 06:27:00" "2036-02-07 06:38:00"; do
