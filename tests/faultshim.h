@@ -3,7 +3,7 @@
  *
  * tests/test_faults links the library's objects statically (the
  * convenience library) and is linked with `-Wl,--wrap=socket` and so on
- * (FAULTSHIM_WRAP in Makefile.am): every reference to socket() in those
+ * (the --wrap list in tests/local.mk): every reference to socket() in those
  * objects goes to __wrap_socket() in faultshim.c, which calls the real
  * socket() through __real_socket() unless told to fail.  Only the objects
  * of that one program are affected: glibc's own internal calls (inside

@@ -2,7 +2,7 @@
 # The man pages format without a single warning from man(1) and groff, as
 # lintian checks them; every .so link page points at a page that exists;
 # every public function of netbasics.h has a page, named in the NAME line
-# of the page it leads to; every page is installed (listed in Makefile.am);
+# of the page it leads to; every page is installed (listed in man/local.mk);
 # every nb_*(3) page a page refers to exists.
 #
 # Pages live in man/man3 and man/man7, the layout of an installed tree, so
@@ -16,7 +16,7 @@ command -v groff >/dev/null 2>&1 || { echo "groff not installed: skipped"; exit 
 srcdir=$(cd "$top_srcdir" && pwd)
 mandir="$srcdir/man"
 header="$srcdir/include/netbasics.h"
-makefile="$srcdir/Makefile.am"
+makefile="$srcdir/man/local.mk"
 failed=0
 fail() {
     echo "FAIL: $*"
@@ -66,7 +66,7 @@ $out"
     [ -z "$out" ] || fail "$page: man --warnings:
 $out"
     grep -Eq "(^|[[:space:]])man/$page([[:space:]]|\$)" "$makefile" ||
-        fail "$page: not listed in Makefile.am (it would not be installed)"
+        fail "$page: not listed in man/local.mk (it would not be installed)"
     # Plain ASCII: anything else is written as a roff escape.
     if LC_ALL=C grep -n '[^ -~	]' "$page"; then
         fail "$page: characters other than printable ASCII and tab"

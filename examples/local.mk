@@ -1,0 +1,11 @@
+# examples/local.mk - the example programs.  Built by `make`, never
+# installed (like curl's docs/examples).
+noinst_PROGRAMS += examples/time-server examples/time-client
+EXAMPLE_SOURCES = examples/timeproto.c examples/timeproto.h
+examples_time_server_SOURCES = examples/time-server.c $(EXAMPLE_SOURCES)
+examples_time_server_LDADD = lib/libnetbasics.la
+examples_time_client_SOURCES = examples/time-client.c $(EXAMPLE_SOURCES)
+examples_time_client_LDADD = lib/libnetbasics.la
+# systemd socket activation for time-server (checked by
+# tests/systemd-units.sh).
+EXTRA_DIST += examples/time-server.socket examples/time-server.service
