@@ -11,10 +11,17 @@
  *  - EINTR is retried internally with the deadline recomputed from
  *    CLOCK_MONOTONIC; callers never see it;
  *  - timeout_ms <= 0 means no time limit, > 0 is one deadline for the whole
- *    call.  Name resolution (getaddrinfo) cannot be bounded and is not
- *    counted in the deadline;
- *  - no global state and nothing allocated outlives a call: every function
+ *    call, name resolution included: with a deadline, a host that is not
+ *    an IPv4/IPv6 literal is looked up on a helper thread, and the call
+ *    stops waiting for it when the deadline passes (NB_ERR_TIMEOUT, op
+ *    "resolve").  Numeric hosts never start a thread;
+ *  - the only shared state is the accounting of those helper threads (at
+ *    most 64 lookups at once per process; reset in a forked child); only a
+ *    connector and an abandoned lookup outlive a call.  Every function
  *    except nb_listen_fds is safe to call from several threads at once.
+ *
+ * Functions whose result must be checked (a descriptor, a count, a status)
+ * are declared NB_NODISCARD: ignoring it is a compiler warning.
  */
 #ifndef NETBASICS_H
 #define NETBASICS_H
@@ -33,10 +40,19 @@ extern "C" {
 #define NB_EXPORT
 #endif
 
+/* The result must be used: a descriptor to close, a count or a status to
+ * check.  GCC and Clang warn when it is ignored (-Wunused-result, on by
+ * default); other compilers see nothing. */
+#if defined(__GNUC__) || defined(__clang__)
+#define NB_NODISCARD __attribute__((warn_unused_result))
+#else
+#define NB_NODISCARD
+#endif
+
 #define NB_VERSION_MAJOR 0
-#define NB_VERSION_MINOR 1
+#define NB_VERSION_MINOR 2
 #define NB_VERSION_PATCH 0
-#define NB_VERSION_STRING "0.1.0"
+#define NB_VERSION_STRING "0.2.0"
 
 /* The version of the library actually loaded, which may be newer than the
  * NB_VERSION_STRING the program was compiled against. */
@@ -109,8 +125,8 @@ typedef struct nb_addr {
 } nb_addr;
 
 /* getsockname(2) / getpeername(2) into *out; 0 or -1. */
-NB_EXPORT int nb_local_addr(int fd, nb_addr *out, nb_error *err);
-NB_EXPORT int nb_peer_addr(int fd, nb_addr *out, nb_error *err);
+NB_EXPORT NB_NODISCARD int nb_local_addr(int fd, nb_addr *out, nb_error *err);
+NB_EXPORT NB_NODISCARD int nb_peer_addr(int fd, nb_addr *out, nb_error *err);
 /* The port in host order; -1 when a is NULL or not a valid IPv4/IPv6 address. */
 NB_EXPORT int nb_addr_port(const nb_addr *a);
 /* "127.0.0.1:9999", "[::1]:9999", "[fe80::1%eth0]:80", "/run/x.sock",
@@ -123,8 +139,24 @@ NB_EXPORT char *nb_addr_format(const nb_addr *a, char *buf, size_t size);
 /* Splits "example.com:80", "[::1]:80", ":80" (empty host).  A host holding
  * ':' must be bracketed; the port may not be empty; a part too long for its
  * buffer is rejected.  0, or -1 with NB_ERR_ARG and the buffers untouched. */
-NB_EXPORT int nb_split_hostport(const char *s, char *host, size_t hostsize,
-                                char *port, size_t portsize, nb_error *err);
+NB_EXPORT NB_NODISCARD int nb_split_hostport(const char *s, char *host,
+                                             size_t hostsize, char *port,
+                                             size_t portsize, nb_error *err);
+
+/* -------------------------------------------------------------- resolution */
+
+/* Resolves a peer's host and port (the rules of nb_tcp_connect: host not
+ * NULL, "" or "*"; port 0..65535 or a service name) for socktype
+ * SOCK_STREAM or SOCK_DGRAM into up to max addresses in out[0..], in the
+ * order getaddrinfo gives them (RFC 6724 preference), each distinct address
+ * once: the list nb_tcp_connect would try.  With timeout_ms > 0 a name is
+ * looked up on a helper thread and the call returns at the deadline
+ * (NB_ERR_TIMEOUT, op "resolve").  Flags: NB_IPV4_ONLY, NB_IPV6_ONLY.
+ * Returns how many addresses were stored (>= 1), or -1. */
+NB_EXPORT NB_NODISCARD int nb_resolve(const char *host, const char *port,
+                                      int socktype, nb_addr *out, int max,
+                                      int timeout_ms, int flags,
+                                      nb_error *err);
 
 /* --------------------------------------------------------------------- TCP */
 
@@ -135,8 +167,9 @@ NB_EXPORT int nb_split_hostport(const char *s, char *host, size_t hostsize,
  * service name; "0" picks an ephemeral port (see nb_local_addr).  Sets
  * SO_REUSEADDR; backlog <= 0 means SOMAXCONN.  Flags: all five (NB_NODELAY
  * is inherited by accepted sockets). */
-NB_EXPORT int nb_tcp_listen(const char *host, const char *port, int backlog,
-                            int flags, nb_error *err);
+NB_EXPORT NB_NODISCARD int nb_tcp_listen(const char *host, const char *port,
+                                         int backlog, int flags,
+                                         nb_error *err);
 /* accept4(2) with close-on-exec; fills *peer when non-NULL.  Retries EINTR,
  * ECONNABORTED, EPROTO and the network errors Linux passes on from a dead
  * queued connection (ENETDOWN, ENETUNREACH, EHOSTDOWN, EHOSTUNREACH,
@@ -144,51 +177,115 @@ NB_EXPORT int nb_tcp_listen(const char *host, const char *port, int backlog,
  * NB_ERR_SYSTEM/EAGAIN; EMFILE/ENFILE are reported (temporary).  Flags:
  * NB_NONBLOCK, NB_NODELAY.  Works on Unix stream listeners too (NB_NODELAY,
  * a TCP option, is then not applied). */
-NB_EXPORT int nb_tcp_accept(int listen_fd, nb_addr *peer, int flags,
-                            nb_error *err);
-/* A connected TCP socket.  Every resolved address is tried, racing the
- * families as RFC 8305 (Happy Eyeballs v2) describes: the next attempt starts
- * 250 ms after the previous one unless that failed sooner; the first to
- * connect wins.  The deadline (timeout_ms > 0) covers all attempts but not
- * name resolution.  When all fail, the error is the most relevant attempt's
- * and the message says how many addresses were tried.  A numeric host costs
- * exactly socket + connect (plus poll when a deadline must be waited for).
+NB_EXPORT NB_NODISCARD int nb_tcp_accept(int listen_fd, nb_addr *peer,
+                                         int flags, nb_error *err);
+/* A connected TCP socket.  host may not be NULL, "" or "*".  Every distinct
+ * resolved address is tried once, racing the families as RFC 8305 (Happy
+ * Eyeballs v2) describes: the next attempt starts 250 ms after the previous
+ * one unless that failed sooner; the first to connect wins.  The deadline
+ * (timeout_ms > 0) covers name resolution and all attempts.  When all fail,
+ * the error is the most relevant attempt's and the message says how many
+ * addresses were tried.  A numeric host costs exactly socket + connect
+ * (plus poll when a deadline must be waited for).
  * Flags: NB_NONBLOCK, NB_IPV4_ONLY, NB_IPV6_ONLY, NB_NODELAY. */
-NB_EXPORT int nb_tcp_connect(const char *host, const char *port,
-                             int timeout_ms, int flags, nb_error *err);
+NB_EXPORT NB_NODISCARD int nb_tcp_connect(const char *host, const char *port,
+                                          int timeout_ms, int flags,
+                                          nb_error *err);
+
+/* Keepalive on a TCP socket (connected or listening: accepted sockets
+ * inherit it): idle_s > 0 turns SO_KEEPALIVE on with idle_s seconds of
+ * silence before the first probe, interval_s between probes (each
+ * 1..32767) and count unanswered probes (1..127) before the connection is
+ * dropped; idle_s == 0 turns it off (the others are then ignored).  Out of
+ * range or negative is NB_ERR_ARG.  0 or -1. */
+NB_EXPORT NB_NODISCARD int nb_tcp_keepalive(int fd, int idle_s, int interval_s,
+                                            int count, nb_error *err);
+/* TCP_USER_TIMEOUT (RFC 5482): how long sent data may stay unacknowledged
+ * before the connection is dropped; 0 restores the system default,
+ * negative is NB_ERR_ARG.  0 or -1. */
+NB_EXPORT NB_NODISCARD int nb_tcp_user_timeout(int fd, int timeout_ms,
+                                               nb_error *err);
+
+/* ------------------------------------------------ connector (event loops) */
+
+/* nb_tcp_connect for programs with their own event loop (epoll, poll,
+ * libuv's uv_poll, libevent): the same arguments, rules, racing, deadline
+ * and errors, without ever blocking.
+ *
+ *   nb_connector *c = nb_connector_start(host, port, timeout_ms, flags, &err);
+ *   register nb_connector_fd(c) for readability (level-triggered);
+ *   when it is readable: nb_connector_step(c, &fd, &err):
+ *     1: connected, fd is the caller's;  0: in progress;  -1: failed;
+ *   nb_connector_free(c) when done, or to cancel at any time.
+ *
+ * The descriptor becomes readable whenever a step has work (an attempt
+ * finished, the lookup finished, the attempt delay or the deadline
+ * passed): the caller needs no timer.  A name is always resolved on a
+ * helper thread.  nb_connector_start fails (NULL) only for invalid
+ * arguments or for what the connector itself needs; everything
+ * nb_tcp_connect would report is reported by nb_connector_step.  One thread
+ * uses a connector at a time; it does not survive fork(2). */
+typedef struct nb_connector nb_connector;
+
+NB_EXPORT NB_NODISCARD nb_connector *nb_connector_start(const char *host,
+                                                        const char *port,
+                                                        int timeout_ms,
+                                                        int flags,
+                                                        nb_error *err);
+/* The descriptor to wait on (the same for the connector's whole life,
+ * close-on-exec, owned by the connector); -1 for NULL. */
+NB_EXPORT int nb_connector_fd(const nb_connector *c);
+/* Never blocks.  1 with *fd connected (blocking unless NB_NONBLOCK), 0 in
+ * progress, -1 failed (*err as nb_tcp_connect's).  *fd is -1 unless 1 is
+ * returned.  After 1 or -1, further calls are NB_ERR_ARG. */
+NB_EXPORT NB_NODISCARD int nb_connector_step(nb_connector *c, int *fd,
+                                             nb_error *err);
+/* Closes what the connector still owns (never a socket handed out) and
+ * abandons a lookup in flight.  NULL is a no-op. */
+NB_EXPORT void nb_connector_free(nb_connector *c);
 
 /* --------------------------------------------------------------------- UDP */
 
 /* A bound UDP socket; host/port as nb_tcp_listen.  SO_REUSEADDR and
  * SO_REUSEPORT only with NB_REUSEPORT.  Flags: NB_NONBLOCK, NB_REUSEPORT,
  * NB_IPV4_ONLY, NB_IPV6_ONLY. */
-NB_EXPORT int nb_udp_bind(const char *host, const char *port, int flags,
-                          nb_error *err);
+NB_EXPORT NB_NODISCARD int nb_udp_bind(const char *host, const char *port,
+                                       int flags, nb_error *err);
 /* A UDP socket connect(2)ed to the first usable address of host:port.
  * Flags: NB_NONBLOCK, NB_IPV4_ONLY, NB_IPV6_ONLY. */
-NB_EXPORT int nb_udp_connect(const char *host, const char *port, int flags,
-                             nb_error *err);
+NB_EXPORT NB_NODISCARD int nb_udp_connect(const char *host, const char *port,
+                                          int flags, nb_error *err);
 /* One datagram to *to (or to the connected peer when to is NULL).  Returns
  * len or -1. */
-NB_EXPORT ssize_t nb_udp_sendto(int fd, const void *buf, size_t len,
-                                const nb_addr *to, nb_error *err);
+NB_EXPORT NB_NODISCARD ssize_t nb_udp_sendto(int fd, const void *buf,
+                                             size_t len, const nb_addr *to,
+                                             nb_error *err);
 /* One datagram, waiting at most timeout_ms (NB_ERR_TIMEOUT after); fills
  * *from when non-NULL.  Returns its length.  A datagram longer than len is
  * not silently cut: the first len bytes are stored and the call fails with
  * NB_ERR_SYSTEM/EMSGSIZE (transferred = len). */
-NB_EXPORT ssize_t nb_udp_recvfrom(int fd, void *buf, size_t len, nb_addr *from,
-                                  int timeout_ms, nb_error *err);
+NB_EXPORT NB_NODISCARD ssize_t nb_udp_recvfrom(int fd, void *buf, size_t len,
+                                               nb_addr *from, int timeout_ms,
+                                               nb_error *err);
 
 /* -------------------------------------------------------------- stream I/O */
 
 /* Sends all len bytes; returns len or -1 (err->transferred says how many
- * went).  A closed or reset peer is NB_ERR_CLOSED. */
-NB_EXPORT ssize_t nb_send_all(int fd, const void *buf, size_t len,
-                              int timeout_ms, nb_error *err);
+ * went).  A closed or reset peer is NB_ERR_CLOSED.  A datagram socket is
+ * NB_ERR_ARG (use nb_udp_sendto). */
+NB_EXPORT NB_NODISCARD ssize_t nb_send_all(int fd, const void *buf, size_t len,
+                                           int timeout_ms, nb_error *err);
 /* Reads until len bytes or end of stream; returns the count (< len only at
- * end of stream) or -1 (err->transferred says how many arrived). */
-NB_EXPORT ssize_t nb_recv_all(int fd, void *buf, size_t len, int timeout_ms,
-                              nb_error *err);
+ * end of stream) or -1 (err->transferred says how many arrived).  A
+ * datagram socket is NB_ERR_ARG (use nb_udp_recvfrom). */
+NB_EXPORT NB_NODISCARD ssize_t nb_recv_all(int fd, void *buf, size_t len,
+                                           int timeout_ms, nb_error *err);
+/* What one read gives, waiting at most timeout_ms for data: 1..len bytes,
+ * 0 at end of stream, or -1 (NB_ERR_TIMEOUT at the deadline, NB_ERR_CLOSED
+ * when reset).  The call for echo servers and line protocols.  len 0, a
+ * NULL buf or a datagram socket is NB_ERR_ARG. */
+NB_EXPORT NB_NODISCARD ssize_t nb_recv(int fd, void *buf, size_t len,
+                                       int timeout_ms, nb_error *err);
 
 /* ------------------------------------------- unix sockets, socket activation */
 
@@ -197,17 +294,18 @@ NB_EXPORT ssize_t nb_recv_all(int fd, void *buf, size_t len, int timeout_ms,
  * it is refused) is replaced; a live one or any other file is NB_ERR_SYSTEM/
  * EADDRINUSE (the live server sees that probe as one connection closed at
  * once).  The only flag is NB_NONBLOCK. */
-NB_EXPORT int nb_unix_listen(const char *path, int backlog, int flags,
-                             nb_error *err);
-NB_EXPORT int nb_unix_connect(const char *path, int timeout_ms, int flags,
-                              nb_error *err);
-NB_EXPORT int nb_unix_bind(const char *path, int flags, nb_error *err);
+NB_EXPORT NB_NODISCARD int nb_unix_listen(const char *path, int backlog,
+                                          int flags, nb_error *err);
+NB_EXPORT NB_NODISCARD int nb_unix_connect(const char *path, int timeout_ms,
+                                           int flags, nb_error *err);
+NB_EXPORT NB_NODISCARD int nb_unix_bind(const char *path, int flags,
+                                        nb_error *err);
 /* Descriptors passed by socket activation (LISTEN_PID, LISTEN_FDS, from fd 3):
  * stores up to max of them in fds, marks them close-on-exec, unsets
  * LISTEN_PID/LISTEN_FDS/LISTEN_FDNAMES and returns how many were passed.
  * 0 when none were, or LISTEN_PID names another process (the variables are
  * then left alone).  Not thread-safe, like setenv(3): call it at start-up. */
-NB_EXPORT int nb_listen_fds(int *fds, int max, nb_error *err);
+NB_EXPORT NB_NODISCARD int nb_listen_fds(int *fds, int max, nb_error *err);
 
 #ifdef __cplusplus
 }

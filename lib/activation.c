@@ -54,11 +54,10 @@ int nb_listen_fds(int *fds, int max, nb_error *err)
                             count_text);
     for (i = 0; i < count; i++) {
         if (fcntl(FIRST_PASSED_FD + (int)i, F_GETFD) < 0) {
-            nb__fail(err, NB_ERR_ARG, "listen_fds", "", 0,
-                     "LISTEN_FDS=%ld but descriptor %d is not open", count,
-                     FIRST_PASSED_FD + (int)i);
-            errno = EBADF;  /* the system's word for it, not EINVAL */
-            return -1;
+            /* errno EBADF: the system's word for it, not EINVAL */
+            return nb__fail(err, NB_ERR_ARG, "listen_fds", "", 0, EBADF,
+                            "LISTEN_FDS=%ld but descriptor %d is not open",
+                            count, FIRST_PASSED_FD + (int)i);
         }
     }
     for (i = 0; i < count; i++) {

@@ -1,6 +1,7 @@
 /*
- * addr.c - socket addresses: reading them off descriptors, printing them,
- * and splitting "host:port" strings.
+ * addr.c - socket addresses: reading them off descriptors, printing them
+ * (in messages too: nb__describe_fd, nb__fail_fd), and splitting and
+ * joining "host:port" strings.
  */
 #include "config.h"
 
@@ -20,8 +21,8 @@ static int fill_addr(int fd, nb_addr *out, nb_error *err, const char *op,
 {
     socklen_t len = sizeof(out->ss);
 
-    if (fd < 0)
-        return nb__fail_arg(err, op, "", "invalid descriptor %d", fd);
+    if (nb__check_fd(fd, op, err) != 0)
+        return -1;
     if (out == NULL)
         return nb__fail_arg(err, op, "", "address pointer is NULL");
     if (get(fd, (struct sockaddr *)&out->ss, &len) != 0)
@@ -162,6 +163,11 @@ char *nb_addr_format(const nb_addr *a, char *buf, size_t size)
     return buf;
 }
 
+static int split_error(const char *quoted, nb_error *err, const char *why)
+{
+    return nb__fail_arg(err, "split", quoted, "%s", why);
+}
+
 /* Copies n bytes and a NUL; the caller checked that n < size. */
 static void copy_part(char *dst, const char *src, size_t n)
 {
@@ -172,42 +178,95 @@ static void copy_part(char *dst, const char *src, size_t n)
 int nb_split_hostport(const char *s, char *host, size_t hostsize, char *port,
                       size_t portsize, nb_error *err)
 {
-    const char *op = "split";
     const char *host_start, *host_end, *port_start, *colon;
+    char quoted[NB_ADDRSTRLEN];
 
     if (s == NULL || host == NULL || port == NULL)
-        return nb__fail_arg(err, op, "", "NULL argument");
+        return nb__fail_arg(err, "split", "", "NULL argument");
+    /* The input is quoted in messages: "split "localhost::": empty port"
+     * reads better than a run of colons. */
+    snprintf(quoted, sizeof(quoted), "\"%s\"", s);
     if (s[0] == '[') {
         host_start = s + 1;
         host_end = strchr(host_start, ']');
         if (host_end == NULL)
-            return nb__fail_arg(err, op, s, "missing ']'");
+            return split_error(quoted, err, "missing ']'");
         if (host_end == host_start)
-            return nb__fail_arg(err, op, s, "empty host in brackets");
+            return split_error(quoted, err, "empty host in brackets");
         if (host_end[1] != ':')
-            return nb__fail_arg(err, op, s, "missing ':port' after ']'");
+            return split_error(quoted, err, "missing ':port' after ']'");
         port_start = host_end + 2;
     } else {
         colon = strrchr(s, ':');
         if (colon == NULL)
-            return nb__fail_arg(err, op, s, "missing ':port'");
+            return split_error(quoted, err, "missing ':port'");
         host_start = s;
         host_end = colon;
         port_start = colon + 1;
         if (memchr(s, ':', (size_t)(colon - s)) != NULL)
-            return nb__fail_arg(err, op, s,
-                                "an IPv6 host must be in brackets: [host]:port");
+            return split_error(quoted, err,
+                               "too many ':' (an IPv6 host needs brackets: "
+                               "[::1]:80)");
     }
     if (port_start[0] == '\0')
-        return nb__fail_arg(err, op, s, "empty port");
+        return split_error(quoted, err, "empty port");
     if (strpbrk(port_start, "[]:") != NULL ||
         memchr(host_start, '[', (size_t)(host_end - host_start)) != NULL ||
         (s[0] != '[' && memchr(s, ']', (size_t)(host_end - s)) != NULL))
-        return nb__fail_arg(err, op, s, "unexpected '[', ']' or ':'");
+        return split_error(quoted, err, "unexpected '[', ']' or ':'");
     if ((size_t)(host_end - host_start) >= hostsize ||
         strlen(port_start) >= portsize)
-        return nb__fail_arg(err, op, s, "host or port too long for its buffer");
+        return split_error(quoted, err, "host or port too long for its buffer");
     copy_part(host, host_start, (size_t)(host_end - host_start));
     copy_part(port, port_start, strlen(port_start));
     return 0;
+}
+
+void nb__hostport(char *buf, size_t size, const char *host, const char *port)
+{
+    if (host == NULL)
+        host = "";
+    if (port == NULL)
+        port = "";
+    if (strchr(host, ':') != NULL)
+        snprintf(buf, size, "[%s]:%s", host, port);
+    else
+        snprintf(buf, size, "%s:%s", host, port);
+}
+
+void nb__describe_fd(int fd, char *buf, size_t size)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    int saved = errno;
+
+    if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &len) == 0 &&
+        len > 0)
+        nb__format_sockaddr((struct sockaddr *)&ss, len, buf, size);
+    else
+        snprintf(buf, size, "fd %d", fd);
+    errno = saved;
+}
+
+int nb__fail_fd(nb_error *err, const char *op, int fd, int e)
+{
+    char what[NB_ADDRSTRLEN];
+    char text[128];
+
+    switch (e) {
+    case EBADF:
+    case ENOTSOCK:
+        /* The caller's mistake, but errno keeps the kernel's reason: it
+         * is more precise than EINVAL. */
+        snprintf(what, sizeof(what), "fd %d", fd);
+        return nb__fail(err, NB_ERR_ARG, op, what, 0, e, "%s",
+                        nb__errno_text(e, text, sizeof(text)));
+    case EPIPE:
+    case ECONNRESET:
+        nb__describe_fd(fd, what, sizeof(what));
+        return nb__fail(err, NB_ERR_CLOSED, op, what, e, e, NULL);
+    default:
+        nb__describe_fd(fd, what, sizeof(what));
+        return nb__fail_sys(err, op, what, e);
+    }
 }

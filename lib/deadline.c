@@ -11,7 +11,6 @@
 
 #include "internal.h"
 
-#define NS_PER_MS INT64_C(1000000)
 #define NS_PER_S INT64_C(1000000000)
 
 int64_t nb__now_ns(void)
@@ -26,7 +25,8 @@ int64_t nb__now_ns(void)
 void nb__deadline_start(nb__deadline *d, int timeout_ms)
 {
     d->forever = timeout_ms <= 0;
-    d->end_ns = d->forever ? 0 : nb__now_ns() + timeout_ms * NS_PER_MS;
+    d->timeout_ms = timeout_ms;
+    d->end_ns = d->forever ? 0 : nb__now_ns() + timeout_ms * NB__NS_PER_MS;
 }
 
 int nb__deadline_poll_ms(const nb__deadline *d)
@@ -38,7 +38,7 @@ int nb__deadline_poll_ms(const nb__deadline *d)
     left = d->end_ns - nb__now_ns();
     if (left <= 0)
         return 0;
-    left = (left + NS_PER_MS - 1) / NS_PER_MS;
+    left = (left + NB__NS_PER_MS - 1) / NB__NS_PER_MS;
     return left > INT_MAX ? INT_MAX : (int)left;
 }
 

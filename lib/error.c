@@ -1,5 +1,6 @@
 /*
- * error.c - the one place where nb_error objects are filled and read.
+ * error.c - the one place where nb_error objects are filled and read.  It
+ * is the bottom of the library: it calls nothing else in lib/.
  */
 #include "config.h"
 
@@ -89,7 +90,7 @@ static void make_printable(char *s)
 
 /* The GNU strerror_r returns a pointer that may or may not be buf; the XSI
  * one returns int.  Both are thread-safe, unlike strerror(3). */
-static const char *errno_text(int e, char *buf, size_t size)
+const char *nb__errno_text(int e, char *buf, size_t size)
 {
 #if defined(_GNU_SOURCE) && defined(__GLIBC__)
     return strerror_r(e, buf, size);
@@ -115,27 +116,33 @@ static void append(char *dst, size_t size, const char *src)
     dst[used + n] = '\0';
 }
 
-static void copy_string(char *dst, size_t size, const char *src)
-{
-    snprintf(dst, size, "%s", src != NULL ? src : "");
-}
+/* The one writer of nb_error: every nb__fail* below ends here, so a new
+ * field is one edit.  The message is "op addr: detail"; the detail is
+ * formatted from fmt, or is the text of sys_errno when fmt is NULL (no
+ * printf at all: that is the path of routine errors such as EAGAIN from
+ * accept on a non-blocking listener).  User strings only ever travel as
+ * %s arguments, never as the format. */
+static void write_error(nb_error *err, enum nb_code code, const char *op,
+                        const char *addr, int sys_errno, int gai,
+                        const char *fmt, va_list ap) NB__PRINTF(7, 0);
 
-static void vfill(nb_error *err, enum nb_code code, const char *op,
-                  const char *addr, int sys_errno, int gai,
-                  const char *fmt, va_list ap) NB__PRINTF(7, 0);
-
-static void vfill(nb_error *err, enum nb_code code, const char *op,
-                  const char *addr, int sys_errno, int gai,
-                  const char *fmt, va_list ap)
+static void write_error(nb_error *err, enum nb_code code, const char *op,
+                        const char *addr, int sys_errno, int gai,
+                        const char *fmt, va_list ap)
 {
     char detail[NB_ERRMSG_SIZE];
+    const char *text = detail;
 
-    vsnprintf(detail, sizeof(detail), fmt, ap);
+    if (fmt != NULL)
+        vsnprintf(detail, sizeof(detail), fmt, ap);
+    else
+        text = nb__errno_text(sys_errno, detail, sizeof(detail));
     err->code = code;
     err->sys_errno = sys_errno;
     err->gai_error = gai;
     err->op = op;
-    copy_string(err->addr, sizeof(err->addr), addr);
+    err->addr[0] = '\0';
+    append(err->addr, sizeof(err->addr), addr != NULL ? addr : "");
     make_printable(err->addr);
     err->message[0] = '\0';
     append(err->message, sizeof(err->message), op);
@@ -144,31 +151,24 @@ static void vfill(nb_error *err, enum nb_code code, const char *op,
         append(err->message, sizeof(err->message), err->addr);
     }
     append(err->message, sizeof(err->message), ": ");
-    append(err->message, sizeof(err->message), detail);
+    append(err->message, sizeof(err->message), text);
     make_printable(err->message);
     err->attempts = 0;
     err->transferred = 0;
 }
 
-static int finish(enum nb_code code, int sys_errno)
-{
-    if (code == NB_ERR_ARG)
-        errno = EINVAL;
-    else if (sys_errno != 0)
-        errno = sys_errno;
-    return -1;
-}
-
 int nb__fail(nb_error *err, enum nb_code code, const char *op,
-             const char *addr, int sys_errno, const char *fmt, ...)
+             const char *addr, int sys_errno, int errno_value,
+             const char *fmt, ...)
 {
     if (err != NULL) {
         va_list ap;
         va_start(ap, fmt);
-        vfill(err, code, op, addr, sys_errno, 0, fmt, ap);
+        write_error(err, code, op, addr, sys_errno, 0, fmt, ap);
         va_end(ap);
     }
-    return finish(code, sys_errno);
+    errno = errno_value;
+    return -1;
 }
 
 int nb__fail_arg(nb_error *err, const char *op, const char *addr,
@@ -177,125 +177,64 @@ int nb__fail_arg(nb_error *err, const char *op, const char *addr,
     if (err != NULL) {
         va_list ap;
         va_start(ap, fmt);
-        vfill(err, NB_ERR_ARG, op, addr, 0, 0, fmt, ap);
+        write_error(err, NB_ERR_ARG, op, addr, 0, 0, fmt, ap);
         va_end(ap);
     }
-    return finish(NB_ERR_ARG, 0);
+    errno = EINVAL;
+    return -1;
 }
 
 int nb__fail_sys(nb_error *err, const char *op, const char *addr, int e)
 {
-    char buf[128];
-    return nb__fail(err, NB_ERR_SYSTEM, op, addr, e, "%s",
-                    errno_text(e, buf, sizeof(buf)));
-}
-
-int nb__fail_quick(nb_error *err, const char *op, int e)
-{
-    if (err != NULL) {
-        char buf[128];
-        err->code = NB_ERR_SYSTEM;
-        err->sys_errno = e;
-        err->gai_error = 0;
-        err->op = op;
-        err->addr[0] = '\0';
-        err->message[0] = '\0';
-        append(err->message, sizeof(err->message), op);
-        append(err->message, sizeof(err->message), ": ");
-        append(err->message, sizeof(err->message),
-               errno_text(e, buf, sizeof(buf)));
-        err->attempts = 0;
-        err->transferred = 0;
-    }
-    errno = e;
-    return -1;
+    return nb__fail(err, NB_ERR_SYSTEM, op, addr, e, e, NULL);
 }
 
 int nb__fail_sys_what(nb_error *err, const char *op, const char *addr, int e,
                       const char *what)
 {
     char buf[128];
-    return nb__fail(err, NB_ERR_SYSTEM, op, addr, e, "%s: %s", what,
-                    errno_text(e, buf, sizeof(buf)));
+
+    return nb__fail(err, NB_ERR_SYSTEM, op, addr, e, e, "%s: %s", what,
+                    nb__errno_text(e, buf, sizeof(buf)));
 }
 
-int nb__fail_timeout(nb_error *err, const char *op, const char *addr)
+int nb__fail_timeout(nb_error *err, const char *op, const char *addr,
+                     int timeout_ms, const char *what)
 {
-    char buf[128];
-    return nb__fail(err, NB_ERR_TIMEOUT, op, addr, ETIMEDOUT, "%s",
-                    errno_text(ETIMEDOUT, buf, sizeof(buf)));
+    return nb__fail(err, NB_ERR_TIMEOUT, op, addr, ETIMEDOUT, ETIMEDOUT,
+                    "timed out after %d ms%s%s", timeout_ms,
+                    what[0] != '\0' ? " " : "", what);
 }
 
 static void fill(nb_error *err, enum nb_code code, const char *op,
-                 const char *addr, int sys_errno, int gai,
-                 const char *fmt, ...) NB__PRINTF(7, 8);
+                 const char *addr, int sys_errno, int gai, const char *fmt, ...)
+    NB__PRINTF(7, 8);
 
 static void fill(nb_error *err, enum nb_code code, const char *op,
-                 const char *addr, int sys_errno, int gai,
-                 const char *fmt, ...)
+                 const char *addr, int sys_errno, int gai, const char *fmt, ...)
 {
     va_list ap;
 
     va_start(ap, fmt);
-    vfill(err, code, op, addr, sys_errno, gai, fmt, ap);
+    write_error(err, code, op, addr, sys_errno, gai, fmt, ap);
     va_end(ap);
 }
 
-/* errno after a resolve failure is whatever getaddrinfo left (e); it is
- * restored after the message is made. */
-int nb__fail_resolve(nb_error *err, const char *addr, int gai, int e)
+/* errno after a resolve failure is whatever getaddrinfo left (e). */
+int nb__fail_resolve(nb_error *err, const char *addr, int gai, int e,
+                     const char *detail)
 {
     if (err != NULL) {
-        if (gai == EAI_SYSTEM) {
-            char buf[128];
+        char buf[128];
+        if (detail == NULL && gai == EAI_SYSTEM)
             fill(err, NB_ERR_RESOLVE, "resolve", addr, 0, gai, "%s: %s",
-                 gai_strerror(gai), errno_text(e, buf, sizeof(buf)));
-        } else {
+                 gai_strerror(gai), nb__errno_text(e, buf, sizeof(buf)));
+        else
             fill(err, NB_ERR_RESOLVE, "resolve", addr, 0, gai, "%s",
-                 gai_strerror(gai));
-        }
+                 detail != NULL ? detail : gai_strerror(gai));
     }
     errno = e;
     return -1;
-}
-
-void nb__describe_fd(int fd, char *buf, size_t size)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-    int saved = errno;
-
-    if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &len) == 0 &&
-        len > 0)
-        nb__format_sockaddr((struct sockaddr *)&ss, len, buf, size);
-    else
-        snprintf(buf, size, "fd %d", fd);
-    errno = saved;
-}
-
-int nb__fail_fd(nb_error *err, const char *op, int fd, int e)
-{
-    char what[NB_ADDRSTRLEN];
-    char buf[128];
-
-    if (e == EBADF || e == ENOTSOCK)
-        snprintf(what, sizeof(what), "fd %d", fd);
-    else
-        nb__describe_fd(fd, what, sizeof(what));
-    switch (e) {
-    case EBADF:
-    case ENOTSOCK:
-        nb__fail(err, NB_ERR_ARG, op, what, 0, "%s",
-                 errno_text(e, buf, sizeof(buf)));
-        errno = e;  /* the kernel's reason is more precise than EINVAL */
-        return -1;
-    case EPIPE:
-    case ECONNRESET:
-        return nb__fail(err, NB_ERR_CLOSED, op, what, e, "%s",
-                        errno_text(e, buf, sizeof(buf)));
-    default:
-        return nb__fail_sys(err, op, what, e);
-    }
 }
 
 void nb__note_attempts(nb_error *err, int attempts)
@@ -309,18 +248,6 @@ void nb__note_attempts(nb_error *err, int attempts)
         return;
     snprintf(suffix, sizeof(suffix), " (%d addresses tried)", attempts);
     append(err->message, sizeof(err->message), suffix);
-}
-
-void nb__hostport(char *buf, size_t size, const char *host, const char *port)
-{
-    if (host == NULL)
-        host = "";
-    if (port == NULL)
-        port = "";
-    if (strchr(host, ':') != NULL)
-        snprintf(buf, size, "[%s]:%s", host, port);
-    else
-        snprintf(buf, size, "%s:%s", host, port);
 }
 
 void nb__close_quietly(int fd)

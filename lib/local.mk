@@ -12,13 +12,18 @@ lib_libnetbasics_core_la_SOURCES = \
 	lib/internal.h \
 	lib/activation.c \
 	lib/addr.c \
+	lib/args.c \
 	lib/connect.c \
+	lib/connector.c \
 	lib/deadline.c \
 	lib/error.c \
 	lib/io.c \
+	lib/lookup.c \
+	lib/race.c \
 	lib/resolve.c \
 	lib/socket.c \
 	lib/tcp.c \
+	lib/tcpopt.c \
 	lib/udp.c \
 	lib/unix.c \
 	lib/version.c

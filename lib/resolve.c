@@ -1,10 +1,14 @@
 /*
- * resolve.c - argument checks and host:port resolution.
+ * resolve.c - host:port into addresses: nb_resolve, and the resolution
+ * every connect, listen and bind call starts with.
  *
  * Numeric hosts and ports never reach getaddrinfo(3): parsing them here
- * costs no allocation, no AI_ADDRCONFIG netlink probe and no read of
- * /etc/hosts, nsswitch.conf or gai.conf.  Service names are looked up once
- * with getservbyname_r so that every later step works with a number.
+ * costs no allocation, no thread, no AI_ADDRCONFIG netlink probe and no
+ * read of /etc/hosts, nsswitch.conf or gai.conf.  Service names are looked
+ * up once with getservbyname_r so that every later step works with a
+ * number.  A name is resolved by getaddrinfo in the calling thread, or, when
+ * the call has a deadline, on a helper thread (lookup.c) that the call stops
+ * waiting for at the deadline.
  */
 #include "config.h"
 
@@ -22,22 +26,6 @@
 
 /* Longest service name accepted; IANA's are at most 15 characters. */
 #define SERVICE_MAX 64
-
-int nb__check_flags(int flags, int allowed, const char *op, nb_error *err)
-{
-    if ((flags & ~allowed) != 0)
-        return nb__fail_arg(err, op, "", "invalid flags 0x%x (allowed: 0x%x)",
-                            (unsigned)flags, (unsigned)allowed);
-    if ((flags & NB__FAMILY_FLAGS) == NB__FAMILY_FLAGS)
-        return nb__fail_arg(err, op, "",
-                            "NB_IPV4_ONLY and NB_IPV6_ONLY exclude each other");
-    return 0;
-}
-
-int nb__is_wildcard(const char *host)
-{
-    return host == NULL || host[0] == '\0' || strcmp(host, "*") == 0;
-}
 
 /* The value of a string of decimal digits, in one pass: 0..65535; -1 when
  * the digits make a larger number; -2 when there is a non-digit. */
@@ -106,9 +94,11 @@ static int lookup_service(const char *port, int socktype,
 
     if (getservbyname_r(port, proto, &ent, buf, sizeof(buf), &found) != 0 ||
         found == NULL) {
-        char name[NB_ADDRSTRLEN];
+        char name[NB_ADDRSTRLEN], detail[SERVICE_MAX + 40];
         nb__addrlist_name(list, name, sizeof(name));
-        return nb__fail_resolve(err, name, EAI_SERVICE, saved);
+        snprintf(detail, sizeof(detail), "unknown service '%s' for %s", port,
+                 proto);
+        return nb__fail_resolve(err, name, EAI_SERVICE, saved, detail);
     }
     return ntohs((uint16_t)found->s_port);
 }
@@ -236,41 +226,30 @@ static int is_loopback_name(const char *host)
     return n > 10 && strcasecmp(host + n - 10, ".localhost") == 0;
 }
 
-static int resolve_with_getaddrinfo(const char *host, int port, int socktype,
-                                    enum nb__purpose purpose, int flags,
-                                    int numeric_host, nb__addrlist *list,
-                                    nb_error *err)
+/* The question for getaddrinfo: AI_NUMERICSERV always (the port is a
+ * number by now); AI_ADDRCONFIG for a peer's name unless it names this
+ * host; AI_PASSIVE to bind. */
+static void make_query(nb__query *q, const char *host, int port, int socktype,
+                       enum nb__purpose purpose, int flags, int numeric_host)
 {
-    struct addrinfo hints;
-    char service[12];  /* "65535" and room for any int */
-    int rc;
+    struct addrinfo *hints = &q->hints;
 
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = (flags & NB_IPV4_ONLY)   ? AF_INET
-                      : (flags & NB_IPV6_ONLY) ? AF_INET6
-                                               : AF_UNSPEC;
-    hints.ai_socktype = socktype;
-    hints.ai_protocol = protocol_for(socktype);
-    hints.ai_flags = AI_NUMERICSERV;
+    memset(hints, 0, sizeof(*hints));
+    hints->ai_family = (flags & NB_IPV4_ONLY)   ? AF_INET
+                       : (flags & NB_IPV6_ONLY) ? AF_INET6
+                                                : AF_UNSPEC;
+    hints->ai_socktype = socktype;
+    hints->ai_protocol = protocol_for(socktype);
+    hints->ai_flags = AI_NUMERICSERV;
     if (numeric_host)
-        hints.ai_flags |= AI_NUMERICHOST;
-    else if (purpose == NB__FOR_CONNECT && hints.ai_family == AF_UNSPEC &&
+        hints->ai_flags |= AI_NUMERICHOST;
+    else if (purpose == NB__FOR_CONNECT && hints->ai_family == AF_UNSPEC &&
              !is_loopback_name(host))
-        hints.ai_flags |= AI_ADDRCONFIG;  /* skip AAAA on IPv4-only hosts */
+        hints->ai_flags |= AI_ADDRCONFIG;  /* skip AAAA on IPv4-only hosts */
     if (purpose == NB__FOR_BIND)
-        hints.ai_flags |= AI_PASSIVE;
-    snprintf(service, sizeof(service), "%d", port);
-
-    rc = getaddrinfo(host, service, &hints, &list->gai);
-    if (rc != 0) {
-        char name[NB_ADDRSTRLEN];
-        int e = errno;
-        list->gai = NULL;
-        nb__addrlist_name(list, name, sizeof(name));
-        return nb__fail_resolve(err, name, rc, e);
-    }
-    list->head = list->gai;
-    return 0;
+        hints->ai_flags |= AI_PASSIVE;
+    q->host = host;
+    snprintf(q->service, sizeof(q->service), "%d", port);
 }
 
 /* Copies "[v6]" (n bytes) without its brackets; returns host itself
@@ -285,9 +264,10 @@ static const char *strip_brackets(const char *host, size_t n, char *buf,
     return buf;
 }
 
-int nb__resolve(const char *host, const char *port, int socktype,
-                enum nb__purpose purpose, int flags, const char *op,
-                nb__addrlist *list, nb_error *err)
+int nb__resolve_prepare(const char *host, const char *port, int socktype,
+                        enum nb__purpose purpose, int flags, const char *op,
+                        nb__addrlist *list, nb__query *q, int *inline_only,
+                        nb_error *err)
 {
     int wildcard = purpose == NB__FOR_BIND && nb__is_wildcard(host);
     int portnum, family;
@@ -296,15 +276,11 @@ int nb__resolve(const char *host, const char *port, int socktype,
     list->gai = NULL;
     list->host = wildcard ? "*" : host;
     list->port = port;
-    if (!wildcard && (host == NULL || host[0] == '\0'))
-        return nb__fail_arg(err, op, "", "host is %s",
-                            host == NULL ? "NULL" : "empty");
     if (!wildcard) {
-        size_t n = strlen(host);
-        if (n >= NB__HOST_MAX)
-            return nb__fail_arg(err, op, "", "host name longer than %d bytes",
-                                NB__HOST_MAX - 1);
-        list->host = host = strip_brackets(host, n, list->unbracketed,
+        if (nb__check_peer_host(host, op, err) != 0)
+            return -1;
+        list->host = host = strip_brackets(host, strlen(host),
+                                           list->unbracketed,
                                            sizeof(list->unbracketed));
     }
     if (nb__parse_port(port, &portnum, op, host, err) != 0)
@@ -325,8 +301,59 @@ int nb__resolve(const char *host, const char *port, int socktype,
         set_one(list, family, socktype);
         return 0;
     }
-    return resolve_with_getaddrinfo(host, portnum, socktype, purpose, flags,
-                                    family != 0, list, err);
+    make_query(q, host, portnum, socktype, purpose, flags, family != 0);
+    *inline_only = family != 0;
+    return 1;
+}
+
+int nb__resolve_finish(nb__addrlist *list, nb__answer *answer, nb_error *err)
+{
+    if (answer->rc != 0) {
+        char name[NB_ADDRSTRLEN];
+        nb__addrlist_name(list, name, sizeof(name));
+        return nb__fail_resolve(err, name, answer->rc, answer->saved_errno,
+                                NULL);
+    }
+    list->gai = list->head = answer->res;
+    answer->res = NULL;
+    return 0;
+}
+
+static int fail_lookup(const nb__addrlist *list, const nb__deadline *d,
+                       int status, const char *op, nb_error *err)
+{
+    char name[NB_ADDRSTRLEN];
+
+    nb__addrlist_name(list, name, sizeof(name));
+    if (status > 0)
+        return nb__fail_timeout(err, "resolve", name, d->timeout_ms,
+                                "while resolving");
+    return nb__fail_sys(err, op, name, errno);
+}
+
+int nb__resolve(const char *host, const char *port, int socktype,
+                enum nb__purpose purpose, int flags, const char *op,
+                const nb__deadline *d, nb__addrlist *list, nb_error *err)
+{
+    nb__answer answer;
+    nb__query q;
+    int inline_only = 0;
+    int rc = nb__resolve_prepare(host, port, socktype, purpose, flags, op,
+                                 list, &q, &inline_only, err);
+
+    if (rc <= 0)
+        return rc;
+    if (d == NULL || d->forever || inline_only) {
+        answer.res = NULL;
+        answer.rc = getaddrinfo(q.host, q.service, &q.hints, &answer.res);
+        answer.saved_errno = errno;
+    } else {
+        const char *failed_op = "";
+        int status = nb__lookup_wait(&q, d, &answer, &failed_op);
+        if (status != 0)
+            return fail_lookup(list, d, status, failed_op, err);
+    }
+    return nb__resolve_finish(list, &answer, err);
 }
 
 void nb__addrlist_free(nb__addrlist *list)
@@ -345,6 +372,28 @@ void nb__addrlist_name(const nb__addrlist *list, char *buf, size_t size)
     nb__hostport(buf, size, list->host, list->port);
 }
 
+static int same_address(const struct addrinfo *a, const struct addrinfo *b)
+{
+    return a->ai_addrlen == b->ai_addrlen &&
+           memcmp(a->ai_addr, b->ai_addr, a->ai_addrlen) == 0;
+}
+
+int nb__addrlist_unique(const nb__addrlist *list, const struct addrinfo **out,
+                        int max)
+{
+    const struct addrinfo *ai;
+    int n = 0;
+
+    for (ai = list->head; ai != NULL && n < max; ai = ai->ai_next) {
+        int i;
+        for (i = 0; i < n && !same_address(out[i], ai); i++)
+            continue;
+        if (i == n)
+            out[n++] = ai;
+    }
+    return n;
+}
+
 int nb__addrlist_count(const nb__addrlist *list)
 {
     const struct addrinfo *ai;
@@ -352,5 +401,61 @@ int nb__addrlist_count(const nb__addrlist *list)
 
     for (ai = list->head; ai != NULL; ai = ai->ai_next)
         n++;
+    return n;
+}
+
+/* ---------------------------------------------------------- nb_resolve */
+
+static int same_as_stored(const nb_addr *out, int n, const struct addrinfo *ai)
+{
+    int i;
+
+    for (i = 0; i < n; i++)
+        if (out[i].len == ai->ai_addrlen &&
+            memcmp(&out[i].ss, ai->ai_addr, ai->ai_addrlen) == 0)
+            return 1;
+    return 0;
+}
+
+static int check_resolve_args(int socktype, const nb_addr *out, int max,
+                              int flags, nb_error *err)
+{
+    if (nb__check_flags(flags, NB__FAMILY_FLAGS, "nb_resolve", "resolve",
+                        err) != 0)
+        return -1;
+    if (socktype != SOCK_STREAM && socktype != SOCK_DGRAM)
+        return nb__fail_arg(err, "resolve", "",
+                            "socktype %d is neither SOCK_STREAM nor SOCK_DGRAM",
+                            socktype);
+    if (out == NULL)
+        return nb__fail_arg(err, "resolve", "", "out is NULL");
+    if (max < 1)
+        return nb__fail_arg(err, "resolve", "", "max is %d, less than 1", max);
+    return 0;
+}
+
+int nb_resolve(const char *host, const char *port, int socktype, nb_addr *out,
+               int max, int timeout_ms, int flags, nb_error *err)
+{
+    const struct addrinfo *ai;
+    nb__addrlist list;
+    nb__deadline deadline;
+    int n = 0;
+
+    if (check_resolve_args(socktype, out, max, flags, err) != 0)
+        return -1;
+    nb__deadline_start(&deadline, timeout_ms);
+    if (nb__resolve(host, port, socktype, NB__FOR_CONNECT, flags, "resolve",
+                    &deadline, &list, err) != 0)
+        return -1;
+    for (ai = list.head; ai != NULL && n < max; ai = ai->ai_next) {
+        if (ai->ai_addrlen > sizeof(out->ss) || same_as_stored(out, n, ai))
+            continue;
+        memset(&out[n], 0, sizeof(out[n]));
+        memcpy(&out[n].ss, ai->ai_addr, ai->ai_addrlen);
+        out[n].len = ai->ai_addrlen;
+        n++;
+    }
+    nb__addrlist_free(&list);
     return n;
 }

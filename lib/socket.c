@@ -70,8 +70,16 @@ static int configure_for_bind(int fd, const struct addrinfo *ai, int dual_stack,
     return 0;
 }
 
-int nb__bind_one(const struct addrinfo *ai, int dual_stack, int reuseaddr,
-                 int flags, nb_error *err)
+/* The step of bind_one that failed. */
+enum bind_step { STEP_NONE, STEP_SOCKET, STEP_OPTION, STEP_BIND, STEP_AFTER };
+
+/* Creates, configures and binds one socket for a bind loop: IPV6_V6ONLY is
+ * set explicitly on every IPv6 socket (off only for the dual-stack wildcard
+ * and IPv4-mapped addresses), SO_REUSEADDR when reuseaddr, SO_REUSEPORT
+ * with NB_REUSEPORT.  On failure fills *err naming the step, stores the
+ * step in *failed and returns -1 with nothing left open. */
+static int bind_one(const struct addrinfo *ai, int dual_stack, int reuseaddr,
+                    int flags, enum bind_step *failed, nb_error *err)
 {
     char where[NB_ADDRSTRLEN];
     const char *what = "";
@@ -79,28 +87,34 @@ int nb__bind_one(const struct addrinfo *ai, int dual_stack, int reuseaddr,
 
     nb__format_sockaddr(ai->ai_addr, ai->ai_addrlen, where, sizeof(where));
     fd = nb__socket(ai->ai_family, ai->ai_socktype, flags & NB_NONBLOCK);
-    if (fd < 0)
+    if (fd < 0) {
+        *failed = STEP_SOCKET;
         return nb__fail_sys(err, "socket", where, errno);
+    }
     if (configure_for_bind(fd, ai, dual_stack, reuseaddr, flags, &what) != 0) {
+        *failed = STEP_OPTION;
         nb__fail_sys_what(err, "setsockopt", where, errno, what);
         nb__close_quietly(fd);
         return -1;
     }
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+        *failed = STEP_BIND;
         nb__fail_sys(err, "bind", where, errno);
         nb__close_quietly(fd);
         return -1;
     }
+    *failed = STEP_NONE;
     return fd;
 }
 
 /* The kernel has no IPv6 (or it is disabled): the dual-stack wildcard then
- * becomes 0.0.0.0 rather than a failure. */
-static int lacks_ipv6(const nb_error *e)
+ * becomes 0.0.0.0 rather than a failure.  Decided by the step that failed
+ * and its errno, never by the text of a message. */
+static int lacks_ipv6(enum bind_step failed, int e)
 {
-    if (strcmp(e->op, "socket") == 0)
-        return e->sys_errno == EAFNOSUPPORT || e->sys_errno == EPROTONOSUPPORT;
-    return strcmp(e->op, "bind") == 0 && e->sys_errno == EADDRNOTAVAIL;
+    if (failed == STEP_SOCKET)
+        return e == EAFNOSUPPORT || e == EPROTONOSUPPORT;
+    return failed == STEP_BIND && e == EADDRNOTAVAIL;
 }
 
 static void ipv4_wildcard_like(const struct addrinfo *v6, struct addrinfo *ai,
@@ -120,15 +134,17 @@ static void ipv4_wildcard_like(const struct addrinfo *v6, struct addrinfo *ai,
     ai->ai_next = NULL;
 }
 
-/* One attempt: bind, then `after` (listen, say).  0 with *fd, or -1. */
+/* One attempt: bind, then `after` (listen, say).  0 with *fd, or -1
+ * with *failed naming the step. */
 static int try_bind(const struct addrinfo *ai, int dual_stack, int reuseaddr,
                     int flags, nb__after_bind after, void *ctx, int *fd,
-                    nb_error *err)
+                    enum bind_step *failed, nb_error *err)
 {
-    *fd = nb__bind_one(ai, dual_stack, reuseaddr, flags, err);
+    *fd = bind_one(ai, dual_stack, reuseaddr, flags, failed, err);
     if (*fd < 0)
         return -1;
     if (after != NULL && after(*fd, ctx, err) != 0) {
+        *failed = STEP_AFTER;
         nb__close_quietly(*fd);
         *fd = -1;
         return -1;
@@ -141,6 +157,7 @@ int nb__bind_list(const nb__addrlist *list, int wildcard, int reuseaddr,
 {
     nb_error first, later;
     const struct addrinfo *ai;
+    enum bind_step failed;
     int attempts = 0;
     int fd = -1;
 
@@ -151,14 +168,16 @@ int nb__bind_list(const nb__addrlist *list, int wildcard, int reuseaddr,
         nb_error *slot = attempts == 0 ? &first : &later;
 
         attempts++;
-        if (try_bind(ai, dual, reuseaddr, flags, after, ctx, &fd, slot) == 0)
+        if (try_bind(ai, dual, reuseaddr, flags, after, ctx, &fd, &failed,
+                     slot) == 0)
             return fd;
-        if (dual && lacks_ipv6(slot)) {
+        if (dual && lacks_ipv6(failed, slot->sys_errno)) {
             struct addrinfo v4;
             struct sockaddr_in sin;
             ipv4_wildcard_like(ai, &v4, &sin);
             attempts++;
-            if (try_bind(&v4, 0, reuseaddr, flags, after, ctx, &fd, slot) == 0)
+            if (try_bind(&v4, 0, reuseaddr, flags, after, ctx, &fd, &failed,
+                         slot) == 0)
                 return fd;
         }
     }

@@ -35,10 +35,10 @@ int nb_tcp_listen(const char *host, const char *port, int backlog, int flags,
     nb__addrlist list;
     int fd;
 
-    if (nb__check_flags(flags, LISTEN_FLAGS, "listen", err) != 0)
+    if (nb__check_flags(flags, LISTEN_FLAGS, "nb_tcp_listen", "listen", err) != 0)
         return -1;
     if (nb__resolve(host, port, SOCK_STREAM, NB__FOR_BIND, flags, "listen",
-                    &list, err) != 0)
+                    NULL, &list, err) != 0)
         return -1;
     if (backlog <= 0)
         backlog = SOMAXCONN;
@@ -105,7 +105,7 @@ static int fail_accept(int listen_fd, int e, nb_error *err)
     char where[NB_ADDRSTRLEN];
 
     if (e == EAGAIN || e == EWOULDBLOCK)
-        return nb__fail_quick(err, "accept", e);
+        return nb__fail(err, NB_ERR_SYSTEM, "accept", "", e, e, NULL);
     if (e == EINVAL || e == EOPNOTSUPP)
         return nb__fail_arg(err, "accept", "",
                             "descriptor %d is not a listening stream socket",
@@ -121,11 +121,10 @@ int nb_tcp_accept(int listen_fd, nb_addr *peer, int flags, nb_error *err)
 {
     int fd, family;
 
-    if (nb__check_flags(flags, ACCEPT_FLAGS, "accept", err) != 0)
+    if (nb__check_flags(flags, ACCEPT_FLAGS, "nb_tcp_accept", "accept", err) != 0)
         return -1;
-    if (listen_fd < 0)
-        return nb__fail_arg(err, "accept", "", "invalid descriptor %d",
-                            listen_fd);
+    if (nb__check_fd(listen_fd, "accept", err) != 0)
+        return -1;
     fd = accept_retrying(listen_fd, peer, flags, &family);
     if (fd < 0)
         return fail_accept(listen_fd, errno, err);

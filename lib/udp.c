@@ -4,7 +4,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 
 #include "internal.h"
@@ -17,10 +16,10 @@ int nb_udp_bind(const char *host, const char *port, int flags, nb_error *err)
     nb__addrlist list;
     int fd;
 
-    if (nb__check_flags(flags, BIND_FLAGS, "bind", err) != 0)
+    if (nb__check_flags(flags, BIND_FLAGS, "nb_udp_bind", "bind", err) != 0)
         return -1;
-    if (nb__resolve(host, port, SOCK_DGRAM, NB__FOR_BIND, flags, "bind", &list,
-                    err) != 0)
+    if (nb__resolve(host, port, SOCK_DGRAM, NB__FOR_BIND, flags, "bind", NULL,
+                    &list, err) != 0)
         return -1;
     fd = nb__bind_list(&list, nb__is_wildcard(host), 0, flags, NULL, NULL, err);
     nb__addrlist_free(&list);
@@ -64,24 +63,14 @@ int nb_udp_connect(const char *host, const char *port, int flags, nb_error *err)
     nb__addrlist list;
     int fd;
 
-    if (nb__check_flags(flags, CONNECT_FLAGS, "connect", err) != 0)
+    if (nb__check_flags(flags, CONNECT_FLAGS, "nb_udp_connect", "connect", err) != 0)
         return -1;
     if (nb__resolve(host, port, SOCK_DGRAM, NB__FOR_CONNECT, flags, "connect",
-                    &list, err) != 0)
+                    NULL, &list, err) != 0)
         return -1;
     fd = connect_first_usable(&list, flags, err);
     nb__addrlist_free(&list);
     return fd;
-}
-
-static int check_buffer(const void *buf, size_t len, const char *op,
-                        nb_error *err)
-{
-    if (buf == NULL && len > 0)
-        return nb__fail_arg(err, op, "", "buffer is NULL");
-    if (len > SSIZE_MAX)
-        return nb__fail_arg(err, op, "", "length %zu too large", len);
-    return 0;
 }
 
 ssize_t nb_udp_sendto(int fd, const void *buf, size_t len, const nb_addr *to,
@@ -91,9 +80,8 @@ ssize_t nb_udp_sendto(int fd, const void *buf, size_t len, const nb_addr *to,
     socklen_t salen = 0;
     ssize_t n;
 
-    if (fd < 0)
-        return nb__fail_arg(err, "sendto", "", "invalid descriptor %d", fd);
-    if (check_buffer(buf, len, "sendto", err) != 0)
+    if (nb__check_fd(fd, "sendto", err) != 0 ||
+        nb__check_buffer(buf, len, "sendto", err) != 0)
         return -1;
     if (to != NULL) {
         if (to->len == 0 || to->len > sizeof(to->ss))
@@ -143,9 +131,8 @@ ssize_t nb_udp_recvfrom(int fd, void *buf, size_t len, nb_addr *from,
     nb__deadline deadline;
     ssize_t n;
 
-    if (fd < 0)
-        return nb__fail_arg(err, "recvfrom", "", "invalid descriptor %d", fd);
-    if (check_buffer(buf, len, "recvfrom", err) != 0)
+    if (nb__check_fd(fd, "recvfrom", err) != 0 ||
+        nb__check_buffer(buf, len, "recvfrom", err) != 0)
         return -1;
     nb__deadline_start(&deadline, timeout_ms);
     for (;;) {
@@ -157,7 +144,8 @@ ssize_t nb_udp_recvfrom(int fd, void *buf, size_t len, nb_addr *from,
         if (ready == 0) {
             char what[NB_ADDRSTRLEN];
             nb__describe_fd(fd, what, sizeof(what));
-            return nb__fail_timeout(err, "recvfrom", what);
+            return nb__fail_timeout(err, "recvfrom", what,
+                                    deadline.timeout_ms, "");
         }
         if (ready < 0)
             return nb__fail_fd(err, "poll", fd, errno);
@@ -167,7 +155,7 @@ ssize_t nb_udp_recvfrom(int fd, void *buf, size_t len, nb_addr *from,
     if ((size_t)n > len) {
         char what[NB_ADDRSTRLEN];
         nb__describe_fd(fd, what, sizeof(what));
-        nb__fail(err, NB_ERR_SYSTEM, "recvfrom", what, EMSGSIZE,
+        nb__fail(err, NB_ERR_SYSTEM, "recvfrom", what, EMSGSIZE, EMSGSIZE,
                  "datagram of %zd bytes truncated to %zu", n, len);
         if (err != NULL)
             err->transferred = len;

@@ -77,14 +77,14 @@ static int remove_if_stale(const struct sockaddr_un *sun, socklen_t len,
     return refused && unlink(sun->sun_path) == 0;
 }
 
-static int bind_unix(const char *path, int socktype, int flags, const char *op,
-                     nb_error *err)
+static int bind_unix(const char *path, int socktype, int flags,
+                     const char *func, const char *op, nb_error *err)
 {
     struct sockaddr_un sun;
     socklen_t len;
     int fd, e;
 
-    if (nb__check_flags(flags, UNIX_FLAGS, op, err) != 0 ||
+    if (nb__check_flags(flags, UNIX_FLAGS, func, op, err) != 0 ||
         make_unix_addr(path, &sun, &len, op, err) != 0)
         return -1;
     fd = nb__socket(AF_UNIX, socktype, flags & NB_NONBLOCK);
@@ -125,7 +125,8 @@ static void undo_bind(int fd, const char *path)
 
 int nb_unix_listen(const char *path, int backlog, int flags, nb_error *err)
 {
-    int fd = bind_unix(path, SOCK_STREAM, flags, "listen", err);
+    int fd = bind_unix(path, SOCK_STREAM, flags, "nb_unix_listen", "listen",
+                       err);
 
     if (fd < 0)
         return -1;
@@ -139,7 +140,7 @@ int nb_unix_listen(const char *path, int backlog, int flags, nb_error *err)
 
 int nb_unix_bind(const char *path, int flags, nb_error *err)
 {
-    return bind_unix(path, SOCK_DGRAM, flags, "bind", err);
+    return bind_unix(path, SOCK_DGRAM, flags, "nb_unix_bind", "bind", err);
 }
 
 /* Unix connects never go "in progress": a full backlog either blocks or
@@ -180,7 +181,8 @@ int nb_unix_connect(const char *path, int timeout_ms, int flags, nb_error *err)
     nb__deadline deadline;
     int fd;
 
-    if (nb__check_flags(flags, UNIX_FLAGS, "connect", err) != 0 ||
+    if (nb__check_flags(flags, UNIX_FLAGS, "nb_unix_connect", "connect",
+                        err) != 0 ||
         make_unix_addr(path, &sun, &len, "connect", err) != 0)
         return -1;
     nb__deadline_start(&deadline, timeout_ms);
@@ -189,7 +191,7 @@ int nb_unix_connect(const char *path, int timeout_ms, int flags, nb_error *err)
         return nb__fail_sys(err, "socket", path, errno);
     if (connect_with_deadline(fd, &sun, len, &deadline) != 0) {
         if (errno == ETIMEDOUT)
-            nb__fail_timeout(err, "connect", path);
+            nb__fail_timeout(err, "connect", path, timeout_ms, "");
         else
             nb__fail_sys(err, "connect", path, errno);
         nb__close_quietly(fd);

@@ -421,7 +421,7 @@ START_TEST(stalled_connect_times_out)
         return;
     snprintf(want_addr, sizeof(want_addr), c->family == AF_INET ? "%s:%s" : "[%s]:%s",
              host, stall->port);
-    snprintf(want_msg, sizeof(want_msg), "connect %s: Connection timed out",
+    snprintf(want_msg, sizeof(want_msg), "connect %s: timed out after 300 ms",
              want_addr);
     before = th_count_fds();
     if (c->storm) {

@@ -66,22 +66,23 @@
 #define F_NODELAY   0x10
 
 static const struct call {
+    const char *func;
     const char *op;
     int allowed;
     int resolves;         /* the call resolves a host:port */
     int socktype;
     enum nb__purpose purpose;
 } calls[] = {
-    { "listen", F_NONBLOCK | F_REUSEPORT | F_IPV4 | F_IPV6 | F_NODELAY, 1,
+    { "nb_tcp_listen", "listen", F_NONBLOCK | F_REUSEPORT | F_IPV4 | F_IPV6 | F_NODELAY, 1,
       SOCK_STREAM, NB__FOR_BIND },
-    { "connect", F_NONBLOCK | F_IPV4 | F_IPV6 | F_NODELAY, 1, SOCK_STREAM,
+    { "nb_tcp_connect", "connect", F_NONBLOCK | F_IPV4 | F_IPV6 | F_NODELAY, 1, SOCK_STREAM,
       NB__FOR_CONNECT },
-    { "bind", F_NONBLOCK | F_REUSEPORT | F_IPV4 | F_IPV6, 1, SOCK_DGRAM,
+    { "nb_udp_bind", "bind", F_NONBLOCK | F_REUSEPORT | F_IPV4 | F_IPV6, 1, SOCK_DGRAM,
       NB__FOR_BIND },
-    { "connect", F_NONBLOCK | F_IPV4 | F_IPV6, 1, SOCK_DGRAM,
+    { "nb_udp_connect", "connect", F_NONBLOCK | F_IPV4 | F_IPV6, 1, SOCK_DGRAM,
       NB__FOR_CONNECT },
-    { "accept", F_NONBLOCK | F_NODELAY, 0, 0, NB__FOR_CONNECT },
-    { "listen", F_NONBLOCK, 0, 0, NB__FOR_BIND },  /* the unix calls */
+    { "nb_tcp_accept", "accept", F_NONBLOCK | F_NODELAY, 0, 0, NB__FOR_CONNECT },
+    { "nb_unix_listen", "listen", F_NONBLOCK, 0, 0, NB__FOR_BIND },  /* the unix calls */
 };
 
 /* ------------------------------------------------- the getaddrinfo stub */
@@ -434,7 +435,7 @@ static void fuzz_call(const struct call *c, const char *host, const char *port,
 
     /* the flags */
     errno = 0;
-    rc = nb__check_flags(flags, c->allowed, c->op, errp);
+    rc = nb__check_flags(flags, c->allowed, c->func, c->op, errp);
     e = errno;
     if (rc != (expect_flags_ok(flags, c->allowed) ? 0 : -1))
         FUZZ_FAIL("%s: flags 0x%x: %d", c->op, (unsigned)flags, rc);
@@ -454,7 +455,9 @@ static void fuzz_call(const struct call *c, const char *host, const char *port,
                (host == NULL || host[0] == '\0' || strcmp(host, "*") == 0);
     if (!wildcard && host != NULL) {
         size_t n = strlen(host);
-        if (n >= 2 && n < sizeof(buf) && host[0] == '[' &&
+        /* only what fits "[v6%scope]" loses its brackets */
+        if (n >= 2 && n - 2 < sizeof(((nb__addrlist *)0)->unbracketed) &&
+            host[0] == '[' &&
             host[n - 1] == ']') {
             memcpy(buf, host + 1, n - 2);
             buf[n - 2] = '\0';
@@ -477,12 +480,13 @@ static void fuzz_call(const struct call *c, const char *host, const char *port,
     stub.frees = 0;
 
     errno = 0;
-    rc = nb__resolve(host, port, c->socktype, c->purpose, flags, c->op, &list,
-                     errp);
+    rc = nb__resolve(host, port, c->socktype, c->purpose, flags, c->op, NULL,
+                     &list, errp);
     e = errno;
 
+    /* a peer's host may not be NULL, "" or "*", nor too long */
     if (!wildcard && (host == NULL || host[0] == '\0' ||
-                      strlen(host) >= NB__HOST_MAX)) {
+                      strcmp(host, "*") == 0 || strlen(host) >= NB__HOST_MAX)) {
         FUZZ_CHECK(rc == -1 && stub.calls == 0);
         if (use_err)
             check_error(&err, NB_ERR_ARG, e);
