@@ -47,7 +47,8 @@ int nb__check_flags(int flags, int allowed, const char *func, const char *op,
          * shows up here: say which flags the call takes, by name. */
         char names[96];
         name_flags(allowed, names, sizeof(names));
-        return nb__fail_arg(err, op, "", "invalid flags 0x%x for %s (allowed: %s)",
+        return nb__fail_arg(err, op, "",
+                            "invalid flags 0x%x for %s (allowed: %s)",
                             (unsigned)flags, func, names);
     }
     if ((flags & NB__FAMILY_FLAGS) == NB__FAMILY_FLAGS)

@@ -64,7 +64,8 @@ static int settle_ready(struct watch *w, nb__race *r)
     return -1;
 }
 
-/* poll(2) timeout: the sooner of the deadline and the next attempt. */
+/* poll(2) timeout: the sooner of the deadline and the next attempt (at
+ * most delay_ms away, so the int cannot overflow). */
 static int poll_ms(const nb__race *r, const nb__deadline *d)
 {
     int ms = nb__deadline_poll_ms(d);
@@ -73,9 +74,7 @@ static int poll_ms(const nb__race *r, const nb__deadline *d)
     if (next != INT64_MAX) {
         int64_t wait = next - nb__now_ns();
         int until_next = wait <= 0 ? 0
-                         : wait >= INT64_C(86400000) * NB__NS_PER_MS
-                             ? 86400000
-                             : (int)((wait + NB__NS_PER_MS - 1) / NB__NS_PER_MS);
+                         : (int)((wait + NB__NS_PER_MS - 1) / NB__NS_PER_MS);
         if (ms < 0 || until_next < ms)
             ms = until_next;
     }

@@ -136,7 +136,8 @@ static int update_timer(nb_connector *c, const char **op)
         return 0;
     if (c->timerfd < 0) {
         *op = "timerfd_create";
-        c->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        c->timerfd = timerfd_create(CLOCK_MONOTONIC,
+                                    TFD_CLOEXEC | TFD_NONBLOCK);
         if (c->timerfd < 0 || watch(c, c->timerfd, EPOLLIN, TAG_TIMER) != 0)
             return -1;
     }
@@ -167,6 +168,7 @@ static int begin_race(nb_connector *c, const char **op)
     c->attempts = c->small_attempts;
     unique = c->small_order;
     if (n > SMALL_LIST) {
+        /* NOLINTNEXTLINE(bugprone-sizeof-expression): arrays of pointers */
         size_t each = 2 * sizeof(*c->order) + sizeof(nb__attempt);
         void *block = malloc(each * (size_t)n);
         if (block == NULL) {
@@ -193,15 +195,14 @@ static int begin_race(nb_connector *c, const char **op)
     return 0;
 }
 
-/* Starts what is due and watches the new sockets.  The winner's index, or
- * -1; *op set when watching failed (errno). */
+/* Starts what is due and watches the new sockets (a winner too: its
+ * socket is writable, so a later step finds it if this one is not told).
+ * The winner's index, or -1; *op set when watching failed (errno). */
 static int start_due(nb_connector *c, const char **op)
 {
     int first_new, i;
     int winner = nb__race_start_due(&c->race, &first_new);
 
-    if (winner >= 0)
-        return winner;
     for (i = first_new; i < c->race.started; i++) {
         if (c->race.attempts[i].fd >= 0 &&
             watch(c, c->race.attempts[i].fd, EPOLLOUT, (uint32_t)i) != 0) {
@@ -209,7 +210,7 @@ static int start_due(nb_connector *c, const char **op)
             return -1;
         }
     }
-    return -1;
+    return winner;
 }
 
 /* ------------------------------------------------------------ looking up */
@@ -272,8 +273,6 @@ static nb_connector *new_connector(const char *host, const char *port,
  * errno and *op when the connector's own resources failed. */
 static int race_now(nb_connector *c, const char **op, nb_error *e)
 {
-    char name[NB_ADDRSTRLEN];
-
     *op = NULL;
     if (begin_race(c, op) != 0)
         return -2;
@@ -283,6 +282,7 @@ static int race_now(nb_connector *c, const char **op, nb_error *e)
     if (*op != NULL)
         return -2;
     if (nb__race_lost(&c->race)) {
+        char name[NB_ADDRSTRLEN];
         nb__race_fail(&c->race, 0, target_name(c, name, sizeof(name)),
                       c->deadline.timeout_ms, e);
         return -1;

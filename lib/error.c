@@ -224,14 +224,13 @@ static void fill(nb_error *err, enum nb_code code, const char *op,
 int nb__fail_resolve(nb_error *err, const char *addr, int gai, int e,
                      const char *detail)
 {
-    if (err != NULL) {
+    if (err != NULL && detail == NULL && gai == EAI_SYSTEM) {
         char buf[128];
-        if (detail == NULL && gai == EAI_SYSTEM)
-            fill(err, NB_ERR_RESOLVE, "resolve", addr, 0, gai, "%s: %s",
-                 gai_strerror(gai), nb__errno_text(e, buf, sizeof(buf)));
-        else
-            fill(err, NB_ERR_RESOLVE, "resolve", addr, 0, gai, "%s",
-                 detail != NULL ? detail : gai_strerror(gai));
+        fill(err, NB_ERR_RESOLVE, "resolve", addr, 0, gai, "%s: %s",
+             gai_strerror(gai), nb__errno_text(e, buf, sizeof(buf)));
+    } else if (err != NULL) {
+        fill(err, NB_ERR_RESOLVE, "resolve", addr, 0, gai, "%s",
+             detail != NULL ? detail : gai_strerror(gai));
     }
     errno = e;
     return -1;

@@ -52,12 +52,12 @@ static ssize_t fail_transfer(nb_error *err, const char *op, int fd,
                              size_t done, size_t len, const char *moved)
 {
     if (wait_result == 0) {
-        char what[NB_ADDRSTRLEN], count[64] = "";
-        nb__describe_fd(fd, what, sizeof(what));
+        char peer[NB_ADDRSTRLEN], count[64] = "";
+        nb__describe_fd(fd, peer, sizeof(peer));
         if (moved != NULL)
             snprintf(count, sizeof(count), "(%zu of %zu bytes %s)", done, len,
                      moved);
-        nb__fail_timeout(err, op, what, d->timeout_ms, count);
+        nb__fail_timeout(err, op, peer, d->timeout_ms, count);
     } else {
         nb__fail_fd(err, wait_result < 0 ? "poll" : op, fd, errno);
     }

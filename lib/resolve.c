@@ -385,9 +385,9 @@ int nb__addrlist_unique(const nb__addrlist *list, const struct addrinfo **out,
     int n = 0;
 
     for (ai = list->head; ai != NULL && n < max; ai = ai->ai_next) {
-        int i;
-        for (i = 0; i < n && !same_address(out[i], ai); i++)
-            continue;
+        int i = 0;
+        while (i < n && !same_address(out[i], ai))
+            i++;
         if (i == n)
             out[n++] = ai;
     }

@@ -35,7 +35,8 @@ int nb_tcp_listen(const char *host, const char *port, int backlog, int flags,
     nb__addrlist list;
     int fd;
 
-    if (nb__check_flags(flags, LISTEN_FLAGS, "nb_tcp_listen", "listen", err) != 0)
+    if (nb__check_flags(flags, LISTEN_FLAGS, "nb_tcp_listen", "listen",
+                        err) != 0)
         return -1;
     if (nb__resolve(host, port, SOCK_STREAM, NB__FOR_BIND, flags, "listen",
                     NULL, &list, err) != 0)
@@ -121,7 +122,8 @@ int nb_tcp_accept(int listen_fd, nb_addr *peer, int flags, nb_error *err)
 {
     int fd, family;
 
-    if (nb__check_flags(flags, ACCEPT_FLAGS, "nb_tcp_accept", "accept", err) != 0)
+    if (nb__check_flags(flags, ACCEPT_FLAGS, "nb_tcp_accept", "accept",
+                        err) != 0)
         return -1;
     if (nb__check_fd(listen_fd, "accept", err) != 0)
         return -1;

@@ -57,12 +57,12 @@ static int in_range(int value, int low, int high, const char *name,
 static int set_option(int fd, int level, int name, int value,
                       const char *option, nb_error *err)
 {
-    char what[NB_ADDRSTRLEN];
+    char peer[NB_ADDRSTRLEN];
 
     if (nb__setsockopt_int(fd, level, name, value) == 0)
         return 0;
-    nb__describe_fd(fd, what, sizeof(what));
-    return nb__fail_sys_what(err, "setsockopt", what, errno, option);
+    nb__describe_fd(fd, peer, sizeof(peer));
+    return nb__fail_sys_what(err, "setsockopt", peer, errno, option);
 }
 
 int nb_tcp_keepalive(int fd, int idle_s, int interval_s, int count,

@@ -63,7 +63,8 @@ int nb_udp_connect(const char *host, const char *port, int flags, nb_error *err)
     nb__addrlist list;
     int fd;
 
-    if (nb__check_flags(flags, CONNECT_FLAGS, "nb_udp_connect", "connect", err) != 0)
+    if (nb__check_flags(flags, CONNECT_FLAGS, "nb_udp_connect", "connect",
+                        err) != 0)
         return -1;
     if (nb__resolve(host, port, SOCK_DGRAM, NB__FOR_CONNECT, flags, "connect",
                     NULL, &list, err) != 0)
