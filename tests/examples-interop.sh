@@ -714,12 +714,14 @@ bad_server_option "-z" -z
 if start_server inuse 1 -H 127.0.0.1 -p 0; then
     out=$(timeout 10 "$SERVER" -H 127.0.0.1 -p "$sport" 2>&1)
     rc=$?
-    if [ "$rc" -eq 1 ] && [[ $out == *"Address already in use"* ]] &&
+    # strerror(EADDRINUSE): "Address already in use" (glibc), "Address in
+    # use" (musl)
+    if [ "$rc" -eq 1 ] && [[ $out == *"bind 127.0.0.1:$sport: Address "*"in use" ]] &&
        [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ]; then
         ok "7 port in use: exit 1: $out"
     else
-        fail "7 port in use" "want exit 1 and one line with 'Address already in use'," \
-             "got exit $rc: '$out'"
+        fail "7 port in use" "want exit 1 and one line ending 'bind 127.0.0.1:$sport:" \
+             "Address already in use' (or musl's 'Address in use'), got exit $rc: '$out'"
     fi
     stop_proc "$spid"
 fi
