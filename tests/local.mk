@@ -32,7 +32,8 @@ SHELL_TESTS = \
 	tests/tutorial.sh \
 	tests/systemd-units.sh \
 	tests/load.sh \
-	tests/fuzz-replay.sh
+	tests/fuzz-replay.sh \
+	tests/header-abi.sh
 
 TEST_EXTENSIONS = .sh
 SH_LOG_COMPILER = $(SHELL)
