@@ -33,7 +33,8 @@ SHELL_TESTS = \
 	tests/systemd-units.sh \
 	tests/load.sh \
 	tests/fuzz-replay.sh \
-	tests/header-abi.sh
+	tests/header-abi.sh \
+	tests/configure-requirements.sh
 
 TEST_EXTENSIONS = .sh
 SH_LOG_COMPILER = $(SHELL)
