@@ -19,7 +19,8 @@ UNIT_TESTS = \
 	tests/test_emfile \
 	tests/test_threads \
 	tests/test_fds \
-	tests/test_scope
+	tests/test_scope \
+	tests/test_timeproto
 
 SHELL_TESTS = \
 	tests/exports.sh \
@@ -106,6 +107,13 @@ tests_test_fds_CFLAGS = $(TEST_CFLAGS)
 tests_test_fds_LDADD = $(TEST_LIBS)
 tests_test_scope_CFLAGS = $(TEST_CFLAGS)
 tests_test_scope_LDADD = $(TEST_LIBS)
+# The examples' time formatting past 2038 (examples/timeproto.c itself,
+# compiled into the test with the flags config.h gives every program).
+tests_test_timeproto_SOURCES = tests/test_timeproto.c \
+	examples/timeproto.c examples/timeproto.h
+tests_test_timeproto_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/examples
+tests_test_timeproto_CFLAGS = $(TEST_CFLAGS)
+tests_test_timeproto_LDADD = $(TEST_LIBS)
 tests_test_race_CFLAGS = $(TEST_CFLAGS)
 tests_test_race_CPPFLAGS = $(NB_INTERNAL_INCLUDES)
 tests_test_race_LDADD = $(NB_INTERNAL_LIBS)
