@@ -35,6 +35,7 @@ SHELL_TESTS = \
 	tests/load.sh \
 	tests/fuzz-replay.sh \
 	tests/header-abi.sh \
+	tests/time64-symbols.sh \
 	tests/configure-requirements.sh
 
 TEST_EXTENSIONS = .sh
