@@ -15,7 +15,9 @@
 
 #define FIRST_PASSED_FD 3
 
-/* A strict decimal: digits only, no sign, no overflow.  -1 when invalid. */
+/* A strict decimal: digits only, no sign, no overflow.  -1 when invalid.
+ * Each digit is refused before it could take the value past max, so that
+ * nothing overflows where long is as narrow as int (32-bit systems). */
 static long parse_count(const char *s, long max)
 {
     long value = 0;
@@ -23,11 +25,14 @@ static long parse_count(const char *s, long max)
     if (s[0] == '\0')
         return -1;
     for (; *s != '\0'; s++) {
+        int digit;
+
         if (*s < '0' || *s > '9')
             return -1;
-        value = value * 10 + (*s - '0');
-        if (value > max)
+        digit = *s - '0';
+        if (value > (max - digit) / 10)
             return -1;
+        value = value * 10 + digit;
     }
     return value;
 }

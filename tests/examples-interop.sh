@@ -384,6 +384,34 @@ fi
 # libfaketime's preload and AddressSanitizer's interceptors do not mix:
 # on some machines the sanitized server hangs at start-up under it.  The
 # gcc and clang builds run this section; a sanitizer build skips it.
+# libfaketime moves the clock only of a program it can be preloaded into,
+# and only through the functions it intercepts: not a static program (the
+# musl build), not one of another architecture, and not the 64-bit time
+# functions (__clock_gettime64) of a 32-bit build with a 64-bit time_t,
+# which Debian 12's libfaketime 0.9.10 does not intercept.  Such a server
+# answers with the real time; the section is then skipped, saying why:
+# tests/test_timeproto checks the same wrap (and 2040) in-process, in
+# every build.
+# real_time_answer FILE: the time rdate printed in FILE is within a
+# minute of the real clock.
+real_time_answer() {
+    local text t
+    text=$(sed 's/^rdate: \[[^]]*\][[:space:]]*//' "$1" | head -n 1)
+    t=$(date -d "$text" +%s 2>/dev/null) || return 1
+    clock
+    [ $((t - now_s)) -le 60 ] && [ $((now_s - t)) -le 60 ]
+}
+# Why libfaketime could not reach the server, as far as can be told.
+unfakeable_why() {
+    if ! LC_ALL=C grep -qa '/ld-linux' "$SERVER"; then
+        echo "the server is not a dynamically linked glibc program"
+    elif LC_ALL=C grep -qa '__clock_gettime64' "$SERVER"; then
+        echo "the server calls __clock_gettime64 (64-bit time_t on a 32-bit" \
+             "system), which this libfaketime does not intercept"
+    else
+        echo "no libfaketime for the server's architecture?"
+    fi
+}
 if [[ ${NB_SANITIZER_FLAGS-} == *-fsanitize=* ]]; then
     skip "3 RFC 868 across the 2036 wrap" "libfaketime is not used with sanitizers"
 elif command -v faketime >/dev/null &&
@@ -397,6 +425,12 @@ elif command -v faketime >/dev/null &&
            start_server fake 2 -H 127.0.0.1 -p 0 -P time -u; then
             TZ=UTC timeout 10 rdate -p -o "$sport" 127.0.0.1 >"$tmp/r.out" 2>&1
             rc=$?
+            if [ "$rc" -eq 0 ] && real_time_answer "$tmp/r.out"; then
+                skip "3 RFC 868 across the 2036 wrap" \
+                     "libfaketime did not move the server's clock: $(unfakeable_why)"
+                stop_proc "$spid"
+                break
+            fi
             check_between "3 server at $start UTC: rdate -p" "$tmp/r.out" "$low" "$high"
             TZ=UTC timeout 10 rdate -u -p -o "$sport" 127.0.0.1 >"$tmp/r.out" 2>&1
             rc=$?
@@ -714,12 +748,14 @@ bad_server_option "-z" -z
 if start_server inuse 1 -H 127.0.0.1 -p 0; then
     out=$(timeout 10 "$SERVER" -H 127.0.0.1 -p "$sport" 2>&1)
     rc=$?
-    if [ "$rc" -eq 1 ] && [[ $out == *"Address already in use"* ]] &&
+    # strerror(EADDRINUSE): "Address already in use" (glibc), "Address in
+    # use" (musl)
+    if [ "$rc" -eq 1 ] && [[ $out == *"bind 127.0.0.1:$sport: Address "*"in use" ]] &&
        [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ]; then
         ok "7 port in use: exit 1: $out"
     else
-        fail "7 port in use" "want exit 1 and one line with 'Address already in use'," \
-             "got exit $rc: '$out'"
+        fail "7 port in use" "want exit 1 and one line ending 'bind 127.0.0.1:$sport:" \
+             "Address already in use' (or musl's 'Address in use'), got exit $rc: '$out'"
     fi
     stop_proc "$spid"
 fi

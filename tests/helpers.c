@@ -309,8 +309,12 @@ pid_t th_gettid(void)
     return (pid_t)syscall(SYS_gettid);
 }
 
-/* 1 when nr is a system call in which a socket is waited for. */
-static int is_waiting_syscall(long nr)
+/* 1 when nr (with first argument arg0) is a system call in which a
+ * socket is waited for.  32-bit systems have more of them: the *_time64
+ * calls a 64-bit time_t build makes, and on i386 socketcall(2), through
+ * which the C library makes recv, recvfrom and recvmsg (arg0 says which;
+ * the numbers are the kernel's, <linux/net.h>). */
+static int is_waiting_syscall(long nr, unsigned long arg0)
 {
     static const long waits[] = {
 #ifdef SYS_poll
@@ -322,6 +326,15 @@ static int is_waiting_syscall(long nr)
 #ifdef SYS_epoll_wait
         SYS_epoll_wait,
 #endif
+#ifdef SYS_ppoll_time64
+        SYS_ppoll_time64,
+#endif
+#ifdef SYS_pselect6_time64
+        SYS_pselect6_time64,
+#endif
+#ifdef SYS_recvmmsg_time64
+        SYS_recvmmsg_time64,
+#endif
         SYS_ppoll, SYS_pselect6, SYS_epoll_pwait, SYS_recvfrom, SYS_recvmsg,
     };
     size_t i;
@@ -329,14 +342,24 @@ static int is_waiting_syscall(long nr)
     for (i = 0; i < sizeof(waits) / sizeof(waits[0]); i++)
         if (nr == waits[i])
             return 1;
+#ifdef SYS_socketcall
+    if (nr == SYS_socketcall)
+        return arg0 == 10 /* SYS_RECV */ || arg0 == 12 /* SYS_RECVFROM */ ||
+               arg0 == 17 /* SYS_RECVMSG */;
+#else
+    (void)arg0;
+#endif
     return 0;
 }
 
 /* The system call thread tid is blocked in: its number, -1 when it is
- * running or blocked outside a system call, -2 when /proc cannot tell. */
-static long blocked_syscall(pid_t tid)
+ * running or blocked outside a system call, -2 when /proc cannot tell.
+ * Its first argument goes to *arg0. */
+static long blocked_syscall(pid_t tid, unsigned long *arg0)
 {
     char path[64], text[64];
+    char *end;
+    long nr;
     ssize_t n;
     int fd;
 
@@ -351,7 +374,10 @@ static long blocked_syscall(pid_t tid)
     text[n] = '\0';
     if (text[0] < '0' || text[0] > '9')
         return -1;  /* "running", or "-1 ..." */
-    return strtol(text, NULL, 10);
+    /* "NR 0xARG0 0xARG1 ..." */
+    nr = strtol(text, &end, 10);
+    *arg0 = strtoul(end, NULL, 16);
+    return nr;
 }
 
 int th_wait_blocked(pid_t tid, int timeout_ms, atomic_int *stop)
@@ -360,10 +386,11 @@ int th_wait_blocked(pid_t tid, int timeout_ms, atomic_int *stop)
     struct timespec tick = { 0, 1000000 };
 
     for (;;) {
-        long nr = blocked_syscall(tid);
+        unsigned long arg0 = 0;
+        long nr = blocked_syscall(tid, &arg0);
         if (nr == -2)
             return -1;
-        if (is_waiting_syscall(nr))
+        if (is_waiting_syscall(nr, arg0))
             return 1;
         if ((stop != NULL && atomic_load(stop)) || th_now_ms() >= end)
             return 0;

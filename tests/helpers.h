@@ -105,7 +105,8 @@ int th_run_suite(Suite *suite);
 pid_t th_gettid(void);
 /* Waits until thread tid of this process sleeps in a system call that
  * waits for a socket (poll, ppoll, select, pselect6, epoll_wait,
- * epoll_pwait, recvfrom, recvmsg), reading /proc/self/task/TID/syscall
+ * epoll_pwait, recvfrom, recvmsg; on 32-bit systems also their *_time64
+ * forms and i386's socketcall), reading /proc/self/task/TID/syscall
  * every millisecond.  Returns 1 when it does, 0 when timeout_ms passed or
  * *stop became nonzero first (stop may be NULL), -1 when /proc cannot tell:
  * the caller then falls back to a pause.  Safe to call from any thread; it

@@ -19,7 +19,8 @@ UNIT_TESTS = \
 	tests/test_emfile \
 	tests/test_threads \
 	tests/test_fds \
-	tests/test_scope
+	tests/test_scope \
+	tests/test_timeproto
 
 SHELL_TESTS = \
 	tests/exports.sh \
@@ -33,7 +34,10 @@ SHELL_TESTS = \
 	tests/systemd-units.sh \
 	tests/load.sh \
 	tests/fuzz-replay.sh \
-	tests/layering.sh
+	tests/layering.sh \
+	tests/header-abi.sh \
+	tests/time64-symbols.sh \
+	tests/configure-requirements.sh
 
 TEST_EXTENSIONS = .sh
 SH_LOG_COMPILER = $(SHELL)
@@ -106,6 +110,13 @@ tests_test_fds_CFLAGS = $(TEST_CFLAGS)
 tests_test_fds_LDADD = $(TEST_LIBS)
 tests_test_scope_CFLAGS = $(TEST_CFLAGS)
 tests_test_scope_LDADD = $(TEST_LIBS)
+# The examples' time formatting past 2038 (examples/timeproto.c itself,
+# compiled into the test with the flags config.h gives every program).
+tests_test_timeproto_SOURCES = tests/test_timeproto.c \
+	examples/timeproto.c examples/timeproto.h
+tests_test_timeproto_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/examples
+tests_test_timeproto_CFLAGS = $(TEST_CFLAGS)
+tests_test_timeproto_LDADD = $(TEST_LIBS)
 tests_test_race_CFLAGS = $(TEST_CFLAGS)
 tests_test_race_CPPFLAGS = $(NB_INTERNAL_INCLUDES)
 tests_test_race_LDADD = $(NB_INTERNAL_LIBS)
@@ -138,6 +149,14 @@ check-local:
 	@echo "then run ./configure again." >&2
 	@exit 1
 endif
+
+# make check-interop: tests/examples-interop.sh alone, against the
+# examples as built, without Check or anything else `make check' needs:
+# for builds where Check is not available (the musl build in CI).
+check-interop: $(noinst_PROGRAMS)
+	top_srcdir='$(top_srcdir)' top_builddir='$(top_builddir)' \
+	    $(SHELL) $(top_srcdir)/tests/examples-interop.sh
+.PHONY: check-interop
 
 # make check-valgrind: memcheck over the unit tests, every leak an error,
 # every descriptor tracked (tests/valgrind-fds.sh reads the logs after).
