@@ -20,7 +20,8 @@ trap 'rm -rf "$tmp"' EXIT
 
 # Types the header may use: the C library's (none depends on the two
 # macros) and its own.
-allowed='size_t ssize_t socklen_t struct:sockaddr_storage struct:nb_error struct:nb_addr enum:nb_code'
+# struct nb_connector is opaque: only pointers to it cross the interface.
+allowed='size_t ssize_t socklen_t struct:sockaddr_storage struct:nb_error struct:nb_addr enum:nb_code struct:nb_connector'
 # Types that do depend on them, for a clearer message.
 forbidden='time_t off_t clock_t suseconds_t ino_t blkcnt_t fsblkcnt_t fsfilcnt_t rlim_t struct:timeval struct:timespec struct:itimerspec struct:stat struct:tm struct:rusage'
 
