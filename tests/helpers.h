@@ -1,6 +1,7 @@
 /*
  * helpers.h - what the Check tests share: descriptor accounting, socket
- * state probes, loopback fixtures and a signal storm.
+ * state probes, loopback fixtures, a signal storm and poisoned error
+ * objects.
  */
 #ifndef NB_TEST_HELPERS_H
 #define NB_TEST_HELPERS_H
@@ -12,6 +13,7 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "netbasics.h"
 
@@ -21,6 +23,9 @@
 #define TH_LONG_LABEL \
     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 #define TH_UNRESOLVABLE TH_LONG_LABEL ".invalid"
+
+/* Helpers that use ck_assert run inside tests only; th_have_ipv6 and
+ * th_run_suite work in main() too. */
 
 /* Open descriptors of this process, from /proc/self/fd. */
 int th_count_fds(void);
@@ -39,9 +44,46 @@ char *th_port_of(int fd, char buf[8]);
 /* Milliseconds on the monotonic clock. */
 int64_t th_now_ms(void);
 
+/* ------------------------------------------------------------ addresses */
+
+/* *ss = ip:port, ip being a numeric IPv4 or IPv6 address; returns the
+ * length of the address. */
+socklen_t th_sockaddr(struct sockaddr_storage *ss, const char *ip, int port);
+/* The loopback address of family (127.0.0.1 or ::1) and port. */
+socklen_t th_loopback(struct sockaddr_storage *ss, int family, int port);
+/* The same as an nb_addr. */
+nb_addr th_loopback_addr(int family, int port);
+/* The local port of fd (getsockname) as a number. */
+int th_local_port(int fd);
+/* An int socket option of fd (asserts that getsockopt works). */
+int th_sockopt_int(int fd, int level, int name);
+
 /* A listener on loopback (127.0.0.1 or ::1) made with raw system calls
  * (so that tests of nb_tcp_connect do not depend on nb_tcp_listen). */
 int th_raw_listener(int family, int backlog, char port[8]);
+/* A TCP listener on ip:port (numeric; port "0" for an ephemeral one), made
+ * with raw system calls; -1 with errno when bind(2) fails (EADDRINUSE: the
+ * caller may try another port), so that tests can put listeners of two
+ * addresses on one port number.  Other failures are assertions. */
+int th_listener_at(const char *ip, const char *port, int backlog);
+/* A loopback port of family on which connects are refused: a TCP socket
+ * bound to it that never listens (while it stays open nobody else can
+ * take the port).  Returns that socket; the port in port[8]. */
+int th_refusing_port(int family, char port[8]);
+/* The same on ip:port; -1 with errno when bind(2) fails. */
+int th_refusing_port_at(const char *ip, const char *port);
+
+/* A Unix socket address: a file name, or "@name" in the abstract namespace
+ * (the '@' stands for the leading NUL, no terminator); returns its length. */
+struct sockaddr_un;
+socklen_t th_unix_sockaddr(struct sockaddr_un *sun, const char *path);
+/* A Unix stream listener on path (as th_unix_sockaddr), raw system calls. */
+int th_unix_listener(const char *path, int backlog);
+
+/* A fresh directory "/tmp/PREFIX-XXXXXX" in dir[64], and one removed with
+ * everything in it (0, or -1 when something could not be removed). */
+void th_make_dir(char dir[64], const char *prefix);
+int th_remove_tree(const char *dir);
 
 /* A loopback listener whose accept queue is full, so that the kernel drops
  * further SYNs: connects to it neither succeed nor fail until the client
@@ -54,6 +96,9 @@ struct th_stall {
     char port[8];
 };
 void th_stall_open(struct th_stall *stall, int family);
+/* The same with a listener of the caller's (backlog 1, from
+ * th_listener_at, say), which the stall then owns. */
+void th_stall_fill(struct th_stall *stall, int listener);
 void th_stall_close(struct th_stall *stall);
 
 /* A connected TCP pair over loopback: *client and *server. */
@@ -82,6 +127,19 @@ long th_signals_seen(void);
 /* Runs a suite in Check's fork mode (CK_FORK decides) and returns the
  * process exit status. */
 int th_run_suite(Suite *suite);
+
+/* -------------------------------------------------------- error objects
+ * th_poison fills every byte of *e with garbage (0x5a) and points op at
+ * th_poison_op, so that a field a failing call forgets to fill shows, and
+ * a successful call that writes anything at all is caught: th_is_poisoned
+ * is 1 while *e is byte for byte as th_poison left it (it never asserts:
+ * forked children without Check can use it). */
+extern const char th_poison_op[];
+void th_poison(nb_error *e);
+int th_is_poisoned(const nb_error *e);
+#define th_assert_untouched(e)                                               \
+    ck_assert_msg(th_is_poisoned(e), "a successful call wrote to *err: "    \
+                  "code %d", (int)(e)->code)
 
 /* Asserts that an error object is a failure of the expected code whose
  * message starts with op. */

@@ -1,5 +1,6 @@
 /*
  * test_addr.c - nb_addr_format, nb_addr_port, nb_local_addr, nb_peer_addr.
+ * (Their bad arguments: test_args.)
  */
 #include "config.h"
 
@@ -228,39 +229,21 @@ START_TEST(local_and_peer_of_a_connection)
 }
 END_TEST
 
-START_TEST(local_and_peer_errors)
+/* nb_peer_addr of a socket that is not connected fails as getpeername(2)
+ * does. */
+START_TEST(peer_of_an_unconnected_socket_is_enotconn)
 {
     nb_addr a;
     nb_error e;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
-    ck_assert_int_eq(nb_local_addr(-1, &a, &e), -1);
-    th_assert_error(&e, NB_ERR_ARG, "getsockname");
-    ck_assert_int_eq(nb_local_addr(fd, NULL, &e), -1);
-    th_assert_error(&e, NB_ERR_ARG, "getsockname");
-    ck_assert_int_eq(nb_peer_addr(fd, &a, &e), -1);  /* not connected */
+    ck_assert_int_ge(fd, 0);
+    errno = 0;
+    ck_assert_int_eq(nb_peer_addr(fd, &a, &e), -1);
     th_assert_error(&e, NB_ERR_SYSTEM, "getpeername");
     ck_assert_int_eq(e.sys_errno, ENOTCONN);
     ck_assert_int_eq(errno, ENOTCONN);
     close(fd);
-    ck_assert_int_eq(nb_peer_addr(fd, &a, &e), -1);  /* closed */
-    ck_assert_int_eq(e.code, NB_ERR_ARG);
-    ck_assert_int_eq(errno, EBADF);
-}
-END_TEST
-
-START_TEST(local_addr_of_a_pipe_is_an_argument_error)
-{
-    int p[2];
-    nb_addr a;
-    nb_error e;
-
-    ck_assert_int_eq(pipe(p), 0);
-    ck_assert_int_eq(nb_local_addr(p[0], &a, &e), -1);
-    th_assert_error(&e, NB_ERR_ARG, "getsockname");
-    ck_assert_int_eq(errno, ENOTSOCK);
-    close(p[0]);
-    close(p[1]);
 }
 END_TEST
 
@@ -279,8 +262,7 @@ static Suite *addr_suite(void)
     tcase_add_test(tc, formats_unprintable_unix_bytes_and_short_ipv6);
     tcase_add_test(tc, small_buffers_truncate);
     tcase_add_test(tc, local_and_peer_of_a_connection);
-    tcase_add_test(tc, local_and_peer_errors);
-    tcase_add_test(tc, local_addr_of_a_pipe_is_an_argument_error);
+    tcase_add_test(tc, peer_of_an_unconnected_socket_is_enotconn);
     suite_add_tcase(s, tc);
     return s;
 }

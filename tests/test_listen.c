@@ -30,23 +30,6 @@ static int have_v6;
 
 /* ----------------------------------------------------------- utilities */
 
-static int int_opt(int fd, int level, int name)
-{
-    int value = -1;
-    socklen_t len = sizeof(value);
-
-    ck_assert_int_eq(getsockopt(fd, level, name, &value, &len), 0);
-    return value;
-}
-
-static int port_of(int fd)
-{
-    nb_addr a;
-
-    ck_assert_int_eq(nb_local_addr(fd, &a, NULL), 0);
-    return nb_addr_port(&a);
-}
-
 static const char *local_str(int fd, char buf[NB_ADDRSTRLEN])
 {
     nb_addr a;
@@ -69,10 +52,10 @@ static void check_listener(int fd, const nb_error *e)
 {
     ck_assert_msg(fd >= 0, "nb_tcp_listen failed: %s", e->message);
     ck_assert_int_eq(th_is_cloexec(fd), 1);
-    ck_assert_int_eq(int_opt(fd, SOL_SOCKET, SO_TYPE), SOCK_STREAM);
-    ck_assert_int_eq(int_opt(fd, SOL_SOCKET, SO_ACCEPTCONN), 1);
-    ck_assert_int_ne(int_opt(fd, SOL_SOCKET, SO_REUSEADDR), 0);
-    ck_assert_int_gt(port_of(fd), 0);
+    ck_assert_int_eq(th_sockopt_int(fd, SOL_SOCKET, SO_TYPE), SOCK_STREAM);
+    ck_assert_int_eq(th_sockopt_int(fd, SOL_SOCKET, SO_ACCEPTCONN), 1);
+    ck_assert_int_ne(th_sockopt_int(fd, SOL_SOCKET, SO_REUSEADDR), 0);
+    ck_assert_int_gt(th_local_port(fd), 0);
 }
 
 /* A raw client connected to loopback (127.0.0.1 or ::1) at port, within
@@ -85,20 +68,7 @@ static int raw_connect(int family, int port)
     int fd, soerr = 0, e;
     socklen_t elen = sizeof(soerr);
 
-    memset(&ss, 0, sizeof(ss));
-    if (family == AF_INET) {
-        struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-        sin->sin_family = AF_INET;
-        sin->sin_port = htons((uint16_t)port);
-        sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        len = sizeof(*sin);
-    } else {
-        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-        sin6->sin6_family = AF_INET6;
-        sin6->sin6_port = htons((uint16_t)port);
-        sin6->sin6_addr = in6addr_loopback;
-        len = sizeof(*sin6);
-    }
+    len = th_loopback(&ss, family, port);
     fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     ck_assert_int_ge(fd, 0);
     if (connect(fd, (struct sockaddr *)&ss, len) != 0) {
@@ -144,11 +114,11 @@ static int round_trip(int listener, int family)
     nb_error e;
     int c, s;
 
-    c = raw_connect(family, port_of(listener));
+    c = raw_connect(family, th_local_port(listener));
     ck_assert_msg(c >= 0, "%s client could not connect: %s",
                   family == AF_INET ? "127.0.0.1" : "::1", strerror(errno));
     snprintf(want, sizeof(want), family == AF_INET ? "127.0.0.1:%d"
-                                                   : "[::1]:%d", port_of(c));
+                                                   : "[::1]:%d", th_local_port(c));
     wait_readable(listener);
     s = nb_tcp_accept(listener, &peer, 0, &e);
     ck_assert_msg(s >= 0, "%s", e.message);
@@ -166,12 +136,12 @@ static int round_trip(int listener, int family)
 /* The client is turned away: nothing listens for its family. */
 static void refused(int listener, int family)
 {
-    int c = raw_connect(family, port_of(listener));
+    int c = raw_connect(family, th_local_port(listener));
 
     if (c >= 0)
         close(c);
     ck_assert_msg(c < 0, "a %s client reached the listener on %d",
-                  family == AF_INET ? "127.0.0.1" : "::1", port_of(listener));
+                  family == AF_INET ? "127.0.0.1" : "::1", th_local_port(listener));
     ck_assert_msg(errno == ECONNREFUSED, "%s", strerror(errno));
 }
 
@@ -216,7 +186,7 @@ START_TEST(listen_ipv4_loopback)
     ck_assert_int_eq(e.code, NB_OK);
     ck_assert_int_eq(th_count_fds(), before + 1);
     ck_assert_int_eq(local_family(fd), AF_INET);
-    snprintf(want, sizeof(want), "127.0.0.1:%d", port_of(fd));
+    snprintf(want, sizeof(want), "127.0.0.1:%d", th_local_port(fd));
     ck_assert_str_eq(local_str(fd, buf), want);
     ck_assert_int_eq(th_is_nonblock(fd), 0);
     ck_assert_int_eq(round_trip(fd, AF_INET), AF_INET);
@@ -236,7 +206,7 @@ START_TEST(listen_ipv6_loopback)
     fd = nb_tcp_listen("::1", "0", 0, 0, &e);
     check_listener(fd, &e);
     ck_assert_int_eq(local_family(fd), AF_INET6);
-    snprintf(want, sizeof(want), "[::1]:%d", port_of(fd));
+    snprintf(want, sizeof(want), "[::1]:%d", th_local_port(fd));
     ck_assert_str_eq(local_str(fd, buf), want);
     ck_assert_int_eq(round_trip(fd, AF_INET6), AF_INET6);
     refused(fd, AF_INET);
@@ -257,8 +227,8 @@ START_TEST(listen_localhost)
     fd = nb_tcp_listen("localhost", "0", 0, 0, &e);
     check_listener(fd, &e);
     ck_assert_int_eq(th_count_fds(), before + 1);
-    snprintf(want4, sizeof(want4), "127.0.0.1:%d", port_of(fd));
-    snprintf(want6, sizeof(want6), "[::1]:%d", port_of(fd));
+    snprintf(want4, sizeof(want4), "127.0.0.1:%d", th_local_port(fd));
+    snprintf(want6, sizeof(want6), "[::1]:%d", th_local_port(fd));
     local_str(fd, buf);
     ck_assert_msg(strcmp(buf, want4) == 0 || strcmp(buf, want6) == 0,
                   "localhost listener on %s", buf);
@@ -303,7 +273,7 @@ START_TEST(listen_wildcard_is_dual_stack)
     }
     ck_assert_msg(is_v6_any(fd), "host %s: listening on %s", host_label(host),
                   local_str(fd, buf));
-    snprintf(want, sizeof(want), "[::]:%d", port_of(fd));
+    snprintf(want, sizeof(want), "[::]:%d", th_local_port(fd));
     ck_assert_str_eq(local_str(fd, buf), want);
     ck_assert_int_eq(th_v6only(fd), 0);
     /* the IPv4 client came through the IPv6 socket: a mapped address */
@@ -344,7 +314,7 @@ START_TEST(listen_wildcard_ipv4_only_is_0_0_0_0)
     fd = nb_tcp_listen(host, "0", 0, NB_IPV4_ONLY, &e);
     check_listener(fd, &e);
     ck_assert(is_v4_any(fd));
-    snprintf(want, sizeof(want), "0.0.0.0:%d", port_of(fd));
+    snprintf(want, sizeof(want), "0.0.0.0:%d", th_local_port(fd));
     ck_assert_str_eq(local_str(fd, buf), want);
     ck_assert_int_eq(round_trip(fd, AF_INET), AF_INET);
     if (have_v6)
@@ -405,7 +375,7 @@ START_TEST(listen_address_in_use)
         SKIP_WITHOUT_IPV6("listen_address_in_use(::1)");
     first = nb_tcp_listen(host, "0", 0, 0, &e);
     check_listener(first, &e);
-    snprintf(port, sizeof(port), "%d", port_of(first));
+    snprintf(port, sizeof(port), "%d", th_local_port(first));
     if (host == NULL)
         snprintf(want, sizeof(want), have_v6 ? "[::]:%s" : "0.0.0.0:%s", port);
     else if (strchr(host, ':') != NULL)
@@ -481,7 +451,7 @@ START_TEST(listen_attempts_counts_every_address)
         if (port == 0) {
             /* the first address: the error must name it */
             nb_addr a;
-            port = port_of(b);
+            port = th_local_port(b);
             ck_assert_int_eq(nb_local_addr(b, &a, NULL), 0);
             nb_addr_format(&a, want, sizeof(want));
         }
@@ -544,12 +514,12 @@ START_TEST(listen_reuseport_shares_port)
 
     a = nb_tcp_listen("127.0.0.1", "0", 0, NB_REUSEPORT, &e);
     check_listener(a, &e);
-    ck_assert_int_eq(int_opt(a, SOL_SOCKET, SO_REUSEPORT), 1);
-    snprintf(port, sizeof(port), "%d", port_of(a));
+    ck_assert_int_eq(th_sockopt_int(a, SOL_SOCKET, SO_REUSEPORT), 1);
+    snprintf(port, sizeof(port), "%d", th_local_port(a));
     b = nb_tcp_listen("127.0.0.1", port, 0, NB_REUSEPORT, &e);
     check_listener(b, &e);
-    ck_assert_int_eq(int_opt(b, SOL_SOCKET, SO_REUSEPORT), 1);
-    ck_assert_int_eq(port_of(b), port_of(a));
+    ck_assert_int_eq(th_sockopt_int(b, SOL_SOCKET, SO_REUSEPORT), 1);
+    ck_assert_int_eq(th_local_port(b), th_local_port(a));
 
     /* without the flag, the port stays taken */
     c = nb_tcp_listen("127.0.0.1", port, 0, 0, &e);
@@ -558,7 +528,7 @@ START_TEST(listen_reuseport_shares_port)
     ck_assert_int_eq(e.sys_errno, EADDRINUSE);
 
     /* a client lands on one of the two */
-    client = raw_connect(AF_INET, port_of(a));
+    client = raw_connect(AF_INET, th_local_port(a));
     ck_assert_int_ge(client, 0);
     pfd[0].fd = a;
     pfd[1].fd = b;
@@ -571,7 +541,7 @@ START_TEST(listen_reuseport_shares_port)
 
     plain = nb_tcp_listen("127.0.0.1", "0", 0, 0, &e);
     check_listener(plain, &e);
-    ck_assert_int_eq(int_opt(plain, SOL_SOCKET, SO_REUSEPORT), 0);
+    ck_assert_int_eq(th_sockopt_int(plain, SOL_SOCKET, SO_REUSEPORT), 0);
     close(plain);
     close(a);
     close(b);
@@ -591,8 +561,8 @@ START_TEST(listen_reuseaddr_rebinds_over_time_wait)
 
     l = nb_tcp_listen("127.0.0.1", "0", 0, 0, &e);
     check_listener(l, &e);
-    snprintf(port, sizeof(port), "%d", port_of(l));
-    c = raw_connect(AF_INET, port_of(l));
+    snprintf(port, sizeof(port), "%d", th_local_port(l));
+    c = raw_connect(AF_INET, th_local_port(l));
     ck_assert_int_ge(c, 0);
     wait_readable(l);
     s = accept4(l, NULL, NULL, SOCK_CLOEXEC);
@@ -662,7 +632,7 @@ START_TEST(listen_nodelay_is_inherited)
     fd = nb_tcp_listen(host, "0", 0, NB_NODELAY, &e);
     check_listener(fd, &e);
 
-    c = raw_connect(family, port_of(fd));
+    c = raw_connect(family, th_local_port(fd));
     ck_assert_int_ge(c, 0);
     wait_readable(fd);
     s = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
@@ -672,7 +642,7 @@ START_TEST(listen_nodelay_is_inherited)
     close(s);
     close(c);
 
-    c = raw_connect(family, port_of(fd));
+    c = raw_connect(family, th_local_port(fd));
     ck_assert_int_ge(c, 0);
     wait_readable(fd);
     s = nb_tcp_accept(fd, NULL, 0, &e);
@@ -686,7 +656,7 @@ START_TEST(listen_nodelay_is_inherited)
     /* and without the flag, it is off */
     plain = nb_tcp_listen(host, "0", 0, 0, &e);
     check_listener(plain, &e);
-    c = raw_connect(family, port_of(plain));
+    c = raw_connect(family, th_local_port(plain));
     ck_assert_int_ge(c, 0);
     wait_readable(plain);
     s = accept4(plain, NULL, NULL, SOCK_CLOEXEC);
@@ -740,7 +710,7 @@ START_TEST(listen_variants_cloexec_one_fd)
     ck_assert_int_eq(e.code, NB_OK);
     ck_assert_int_eq(th_count_fds(), before + 1);
     ck_assert_int_eq(th_is_nonblock(fd), (flags & NB_NONBLOCK) != 0);
-    ck_assert_int_eq(int_opt(fd, SOL_SOCKET, SO_REUSEPORT) != 0,
+    ck_assert_int_eq(th_sockopt_int(fd, SOL_SOCKET, SO_REUSEPORT) != 0,
                      (flags & NB_REUSEPORT) != 0);
     ck_assert_int_eq(th_nodelay(fd), (flags & NB_NODELAY) != 0);
     if (flags & NB_IPV4_ONLY)
@@ -882,11 +852,11 @@ START_TEST(listen_port_zero_is_ephemeral)
     check_listener(a, &e);
     b = nb_tcp_listen("127.0.0.1", "0", 0, 0, &e);
     check_listener(b, &e);
-    ck_assert_int_ne(port_of(a), port_of(b));
-    ck_assert_int_ge(port_of(a), low);
-    ck_assert_int_le(port_of(a), high);
-    ck_assert_int_ge(port_of(b), low);
-    ck_assert_int_le(port_of(b), high);
+    ck_assert_int_ne(th_local_port(a), th_local_port(b));
+    ck_assert_int_ge(th_local_port(a), low);
+    ck_assert_int_le(th_local_port(a), high);
+    ck_assert_int_ge(th_local_port(b), low);
+    ck_assert_int_le(th_local_port(b), high);
     close(a);
     close(b);
     ck_assert_int_eq(th_count_fds(), before);
@@ -904,7 +874,7 @@ START_TEST(listen_service_name_port)
     fd = nb_tcp_listen("127.83.71.2", "daytime", 0, 0, &e);
     if (fd >= 0) {
         check_listener(fd, &e);
-        ck_assert_int_eq(port_of(fd), 13);
+        ck_assert_int_eq(th_local_port(fd), 13);
         close(fd);
     } else {
         th_assert_error(&e, NB_ERR_SYSTEM, "bind");
