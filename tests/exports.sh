@@ -4,10 +4,10 @@
 set -eu
 so=$(ls "$top_builddir"/lib/.libs/libnetbasics.so.[0-9]* 2>/dev/null | head -n 1)
 if [ -z "$so" ]; then
-    echo "no shared library built: skipped"
+    echo "skip: no shared library built (configure --disable-shared)"
     exit 77
 fi
-command -v nm >/dev/null 2>&1 || { echo "nm missing: skipped"; exit 77; }
+command -v nm >/dev/null 2>&1 || { echo "skip: nm not installed"; exit 77; }
 
 exported=$(nm -D --defined-only "$so" | awk '$2 ~ /^[TDBR]$/ { print $3 }' | sort)
 declared=$(sed -n 's/^NB_EXPORT .*[ *]\(nb_[a-z_]*\)(.*/\1/p' \

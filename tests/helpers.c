@@ -11,10 +11,12 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -424,11 +426,67 @@ long th_signal_storm_stop(void)
     return signals_seen;
 }
 
+/* ---------------------------------------------------------------- skips */
+
+/* Counters shared with every child Check forks: made before the suite
+ * runs (th_run_suite), or by a skip in main() before that. */
+static struct skip_counts {
+    long tests;
+    long parts;
+} *skips;
+
+static void skip_counts_init(void)
+{
+    void *p;
+
+    if (skips != NULL)
+        return;
+    /* no ck_assert: this also runs outside any test */
+    p = mmap(NULL, sizeof(*skips), PROT_READ | PROT_WRITE,
+             MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        perror("helpers: mmap");
+        abort();
+    }
+    skips = p;
+    memset(skips, 0, sizeof(*skips));
+}
+
+/* "test_listen", without libtool's "lt-". */
+static const char *program_name(void)
+{
+    const char *name = program_invocation_short_name;
+
+    return strncmp(name, "lt-", 3) == 0 ? name + 3 : name;
+}
+
+void th_skip_at(const char *test, int part, const char *fmt, ...)
+{
+    char why[512];
+    size_t n = strlen(test);
+    va_list ap;
+
+    skip_counts_init();
+    /* START_TEST(name) defines name_fn */
+    if (n > 3 && strcmp(test + n - 3, "_fn") == 0)
+        n -= 3;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    fflush(stdout);
+    fprintf(stderr, "skip: %s: %.*s: %s%s\n", program_name(), (int)n, test,
+            part ? "part skipped: " : "", why);
+    fflush(stderr);
+    __atomic_add_fetch(part ? &skips->parts : &skips->tests, 1,
+                       __ATOMIC_SEQ_CST);
+}
+
 int th_run_suite(Suite *suite)
 {
     SRunner *runner = srunner_create(suite);
-    int failed;
+    int failed, ran;
 
+    skip_counts_init();
     /* Under `make check-valgrind` (which sets VALGRIND) all tests run in
      * one process: Check's fork mode would only show valgrind the parent,
      * and forked children make false leak reports.  CK_FORK still wins. */
@@ -437,8 +495,20 @@ int th_run_suite(Suite *suite)
 
     srunner_run_all(runner, CK_NORMAL);
     failed = srunner_ntests_failed(runner);
+    ran = srunner_ntests_run(runner);
     srunner_free(runner);
-    return failed == 0 ? 0 : 1;
+    if (skips->tests > 0 || skips->parts > 0) {
+        fflush(stdout);
+        fprintf(stderr, "%s: SKIP: %ld of %d tests skipped", program_name(),
+                skips->tests, ran);
+        if (skips->parts > 0)
+            fprintf(stderr, ", parts of others %ld times", skips->parts);
+        fprintf(stderr, " (Check counts them as passed; the skip: lines above "
+                "say why)\n");
+    }
+    if (failed != 0)
+        return 1;
+    return ran > 0 && skips->tests >= ran ? 77 : 0;
 }
 
 /* -------------------------------------------------------- error objects */

@@ -1,7 +1,7 @@
 /*
  * helpers.h - what the Check tests share: descriptor accounting, socket
- * state probes, loopback fixtures, a signal storm and poisoned error
- * objects.
+ * state probes, loopback fixtures, a signal storm, skips counted and
+ * reported, and poisoned error objects.
  */
 #ifndef NB_TEST_HELPERS_H
 #define NB_TEST_HELPERS_H
@@ -24,8 +24,8 @@
     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 #define TH_UNRESOLVABLE TH_LONG_LABEL ".invalid"
 
-/* Helpers that use ck_assert run inside tests only; th_have_ipv6 and
- * th_run_suite work in main() too. */
+/* Helpers that use ck_assert run inside tests only; th_have_ipv6,
+ * th_skip_at and th_run_suite work in main() too. */
 
 /* Open descriptors of this process, from /proc/self/fd. */
 int th_count_fds(void);
@@ -125,8 +125,31 @@ long th_signal_storm_stop(void);
 long th_signals_seen(void);
 
 /* Runs a suite in Check's fork mode (CK_FORK decides) and returns the
- * process exit status. */
+ * process exit status: 1 when a test failed, 77 (automake's SKIP) when
+ * every test that ran was skipped (th_skip), else 0.  It prints how many
+ * tests and parts of tests were skipped. */
 int th_run_suite(Suite *suite);
+
+/* ---------------------------------------------------------------- skips
+ * Check has no SKIP: a test that cannot run here returns early, and Check
+ * counts it as passed.  So that this never goes unnoticed, a test that
+ * returns without checking what it is about calls th_skip first, and a
+ * test that leaves out a part of it (the ::1 half, say) calls
+ * th_skip_part: each prints one line "skip: PROGRAM: TEST: WHY" on
+ * stderr and is counted (across Check's forked children) for the summary
+ * th_run_suite prints. */
+#define th_skip(...) th_skip_at(__func__, 0, __VA_ARGS__)
+#define th_skip_part(...) th_skip_at(__func__, 1, __VA_ARGS__)
+void th_skip_at(const char *test, int part, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Skips the calling test (and returns from it) when ::1 cannot be bound. */
+#define TH_REQUIRE_IPV6()                                                    \
+    do {                                                                     \
+        if (!th_have_ipv6()) {                                               \
+            th_skip("no IPv6 here: ::1 cannot be bound");                    \
+            return;                                                          \
+        }                                                                    \
+    } while (0)
 
 /* -------------------------------------------------------- error objects
  * th_poison fills every byte of *e with garbage (0x5a) and points op at

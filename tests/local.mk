@@ -24,6 +24,7 @@ UNIT_TESTS = \
 SHELL_TESTS = \
 	tests/exports.sh \
 	tests/header.sh \
+	tests/header-cxx.sh \
 	tests/readme-example.sh \
 	tests/examples-interop.sh \
 	tests/connect-syscalls.sh \

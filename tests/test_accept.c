@@ -22,16 +22,6 @@
 
 #include "helpers.h"
 
-static int have_v6;
-
-#define SKIP_WITHOUT_IPV6(what)                                               \
-    do {                                                                      \
-        if (!have_v6) {                                                       \
-            printf("%s: skipped, ::1 cannot be bound here\n", (what));        \
-            return;                                                           \
-        }                                                                     \
-    } while (0)
-
 /* ----------------------------------------------------------- utilities */
 
 /* A loopback listener; O_NONBLOCK when nonblock. */
@@ -90,7 +80,7 @@ START_TEST(accept_fills_peer)
     int l, c, fd, before;
 
     if (family == AF_INET6)
-        SKIP_WITHOUT_IPV6("accept_fills_peer(::1)");
+        TH_REQUIRE_IPV6();
     l = listener(family, 0);
     c = client_of(l);
     snprintf(want, sizeof(want), family == AF_INET ? "127.0.0.1:%d"
@@ -129,7 +119,7 @@ START_TEST(accept_peer_null_works)
     int l, c, fd;
 
     if (family == AF_INET6)
-        SKIP_WITHOUT_IPV6("accept_peer_null_works(::1)");
+        TH_REQUIRE_IPV6();
     l = listener(family, 0);
     c = client_of(l);
     wait_readable(l);
@@ -184,7 +174,7 @@ START_TEST(accept_flags_on_accepted_socket)
     int l, c, fd, before;
 
     if (flag_rows[_i].family == AF_INET6)
-        SKIP_WITHOUT_IPV6("accept_flags_on_accepted_socket(::1)");
+        TH_REQUIRE_IPV6();
     l = listener(flag_rows[_i].family, flag_rows[_i].listener_nonblock);
     c = client_of(l);
     wait_readable(l);
@@ -413,6 +403,5 @@ static Suite *accept_suite(void)
 
 int main(void)
 {
-    have_v6 = th_have_ipv6();
     return th_run_suite(accept_suite());
 }

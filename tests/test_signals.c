@@ -350,8 +350,8 @@ START_TEST(connect_deadline_to_stalled_listener_holds_through_signals)
     long signals;
     int fd, fds;
 
-    if (family == AF_INET6 && !th_have_ipv6())
-        return;
+    if (family == AF_INET6)
+        TH_REQUIRE_IPV6();
     th_stall_open(&stall, family);
     snprintf(want_addr, sizeof(want_addr),
              family == AF_INET ? "%s:%s" : "[%s]:%s", host, stall.port);
