@@ -25,6 +25,7 @@ SHELL_TESTS = \
 	tests/exports.sh \
 	tests/header.sh \
 	tests/header-cxx.sh \
+	tests/faultshim-list.sh \
 	tests/readme-example.sh \
 	tests/examples-interop.sh \
 	tests/connect-syscalls.sh \
@@ -110,9 +111,11 @@ tests_test_race_CPPFLAGS = $(NB_INTERNAL_INCLUDES)
 tests_test_race_LDADD = $(NB_INTERNAL_LIBS)
 # The fault injector: every reference to these functions in the objects of
 # this one program (the library's included) goes to the shim's __wrap_*
-# (tests/faultshim.h).
+# (tests/faultshim.h).  One --wrap for each function of the list in
+# tests/faultshim-calls.h, in its order; tests/faultshim-list.sh checks
+# that the two agree and that lib/ calls no function missing from both.
 tests_test_faults_SOURCES = tests/test_faults.c tests/faultshim.c \
-	tests/faultshim.h
+	tests/faultshim.h tests/faultshim-calls.h
 tests_test_faults_CFLAGS = $(TEST_CFLAGS)
 tests_test_faults_CPPFLAGS = $(NB_INTERNAL_INCLUDES)
 tests_test_faults_LDADD = $(NB_INTERNAL_LIBS)
@@ -120,10 +123,12 @@ tests_test_faults_LDFLAGS = \
 	-Wl,--wrap=socket -Wl,--wrap=setsockopt -Wl,--wrap=getsockopt \
 	-Wl,--wrap=bind -Wl,--wrap=listen -Wl,--wrap=connect \
 	-Wl,--wrap=accept4 -Wl,--wrap=getsockname -Wl,--wrap=getpeername \
-	-Wl,--wrap=ioctl -Wl,--wrap=poll -Wl,--wrap=send -Wl,--wrap=recv \
-	-Wl,--wrap=sendto -Wl,--wrap=recvfrom -Wl,--wrap=getaddrinfo \
-	-Wl,--wrap=freeaddrinfo -Wl,--wrap=getservbyname_r -Wl,--wrap=lstat \
-	-Wl,--wrap=unlink -Wl,--wrap=malloc -Wl,--wrap=free -Wl,--wrap=close
+	-Wl,--wrap=ioctl -Wl,--wrap=fcntl -Wl,--wrap=poll -Wl,--wrap=send \
+	-Wl,--wrap=recv -Wl,--wrap=sendto -Wl,--wrap=recvfrom \
+	-Wl,--wrap=getaddrinfo -Wl,--wrap=freeaddrinfo \
+	-Wl,--wrap=getservbyname_r -Wl,--wrap=if_nametoindex \
+	-Wl,--wrap=if_indextoname -Wl,--wrap=lstat -Wl,--wrap=unlink \
+	-Wl,--wrap=malloc -Wl,--wrap=free -Wl,--wrap=close
 # Helper programs run by the shell tests (not tests themselves).
 # -no-install: a real binary, no libtool wrapper script, so that strace
 # sees the program itself.
