@@ -621,3 +621,128 @@ void th_child_exit(int status)
 #endif
 }
 
+/* ----------------------------------------------------------- private /etc */
+
+#include <sched.h>
+#include <sys/mount.h>
+
+static char private_etc_why[256] = "th_private_etc was not called";
+
+const char *th_private_etc_error(void)
+{
+    return private_etc_why;
+}
+
+static int etc_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int etc_fail(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(private_etc_why, sizeof(private_etc_why), fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* Writes text to path (created, truncated); 0 or -1 with errno. */
+static int write_file(const char *path, const char *text, int flags)
+{
+    size_t n = strlen(text), off = 0;
+    int fd = open(path, O_WRONLY | O_CLOEXEC | flags, 0644);
+
+    if (fd < 0)
+        return -1;
+    while (off < n) {
+        ssize_t w = write(fd, text + off, n - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            int e = errno;
+            close(fd);
+            errno = e;
+            return -1;
+        }
+        off += (size_t)w;
+    }
+    return close(fd);
+}
+
+/* A mount namespace of our own: as root directly; otherwise inside a new
+ * user namespace in which this user is root (where the kernel allows
+ * unprivileged user namespaces). */
+static int unshare_mounts(void)
+{
+    char map[64];
+    uid_t uid = geteuid();
+    gid_t gid = getegid();
+    int e;
+
+    if (unshare(CLONE_NEWNS) == 0)
+        return 0;
+    e = errno;
+    if (uid == 0)
+        return etc_fail("unshare(CLONE_NEWNS): %s", strerror(e));
+    if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0)
+        return etc_fail("not root, and unshare(CLONE_NEWUSER | CLONE_NEWNS) "
+                        "failed: %s", strerror(errno));
+    /* setgroups must be denied before an unprivileged gid_map */
+    if (write_file("/proc/self/setgroups", "deny", 0) != 0 && errno != ENOENT)
+        return etc_fail("/proc/self/setgroups: %s", strerror(errno));
+    snprintf(map, sizeof(map), "0 %lu 1", (unsigned long)uid);
+    if (write_file("/proc/self/uid_map", map, 0) != 0)
+        return etc_fail("/proc/self/uid_map: %s", strerror(errno));
+    snprintf(map, sizeof(map), "0 %lu 1", (unsigned long)gid);
+    if (write_file("/proc/self/gid_map", map, 0) != 0)
+        return etc_fail("/proc/self/gid_map: %s", strerror(errno));
+    return 0;
+}
+
+int th_private_etc(const char *hosts, const char *resolv_conf,
+                   const char *nsswitch)
+{
+    static const char *const targets[] = {
+        "/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf",
+    };
+    const char *contents[] = { hosts, resolv_conf, nsswitch };
+    char dir[] = "/tmp/nb-test-etc-XXXXXX";
+    char files[3][64];
+    int made[3] = { 0, 0, 0 };
+    int i, rc = 0;
+
+    for (i = 0; i < 3; i++) {
+        struct stat st;
+        if (contents[i] != NULL && stat(targets[i], &st) != 0)
+            return etc_fail("%s: %s (nothing to bind-mount over)", targets[i],
+                            strerror(errno));
+    }
+    if (unshare_mounts() != 0)
+        return -1;
+    /* nothing mounted from now on may reach the parent namespace */
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+        return etc_fail("making / private: %s", strerror(errno));
+    if (mkdtemp(dir) == NULL)
+        return etc_fail("mkdtemp %s: %s", dir, strerror(errno));
+    for (i = 0; i < 3 && rc == 0; i++) {
+        if (contents[i] == NULL)
+            continue;
+        snprintf(files[i], sizeof(files[i]), "%s/%d", dir, i);
+        if (write_file(files[i], contents[i], O_CREAT | O_EXCL) != 0) {
+            rc = etc_fail("writing %s: %s", files[i], strerror(errno));
+            break;
+        }
+        made[i] = 1;
+        if (mount(files[i], targets[i], NULL, MS_BIND, NULL) != 0)
+            rc = etc_fail("bind-mounting over %s: %s", targets[i],
+                          strerror(errno));
+    }
+    /* the mounts hold the files: their names can go */
+    for (i = 0; i < 3; i++)
+        if (made[i])
+            unlink(files[i]);
+    rmdir(dir);
+    if (rc == 0)
+        snprintf(private_etc_why, sizeof(private_etc_why),
+                 "no error: this process has its own /etc files");
+    return rc;
+}

@@ -1,7 +1,7 @@
 /*
  * helpers.h - what the Check tests share: descriptor accounting, socket
  * state probes, loopback fixtures, a signal storm, skips counted and
- * reported, and poisoned error objects.
+ * reported, poisoned error objects and a private /etc.
  */
 #ifndef NB_TEST_HELPERS_H
 #define NB_TEST_HELPERS_H
@@ -25,7 +25,7 @@
 #define TH_UNRESOLVABLE TH_LONG_LABEL ".invalid"
 
 /* Helpers that use ck_assert run inside tests only; th_have_ipv6,
- * th_skip_at and th_run_suite work in main() too. */
+ * th_skip_at, th_private_etc and th_run_suite work in main() too. */
 
 /* Open descriptors of this process, from /proc/self/fd. */
 int th_count_fds(void);
@@ -200,5 +200,30 @@ int th_wait_blocked(pid_t tid, int timeout_ms, atomic_int *stop);
  * destructors that write the gcov counters, and what the library did in
  * the child would not be counted. */
 void th_child_exit(int status) __attribute__((noreturn));
+
+/* ----------------------------------------------------------- private /etc
+ * th_private_etc gives this process (and every process it forks or starts
+ * afterwards: Check's children, programs run by a test) its own
+ * /etc/hosts, /etc/resolv.conf and /etc/nsswitch.conf, with the contents
+ * given; a NULL argument leaves that file as it is.  Nothing outside the
+ * process changes: it unshares the mount namespace (CLONE_NEWNS; as a user
+ * other than root, in a new user namespace as well, where the kernel
+ * allows that), makes every mount private, and bind-mounts temporary
+ * files over the originals; the files are unlinked at once and the mounts
+ * vanish with the last process that uses them.
+ *
+ * Call it at the start of main(), before any thread is started (unshare
+ * refuses a process that shares its file system data with threads) and
+ * before the first name lookup (glibc reads nsswitch.conf once).  Returns
+ * 0, or -1 when it cannot be done here (not permitted, no such file to
+ * cover); th_private_etc_error() then says why, and the tests that need it
+ * should th_skip with that reason.
+ *
+ * Uses: names with several addresses in /etc/hosts ("hosts: files" in
+ * nsswitch.conf keeps DNS out), a resolver pointed at a fake DNS server on
+ * 127.0.0.53 ("nameserver 127.0.0.53" in resolv.conf). */
+int th_private_etc(const char *hosts, const char *resolv_conf,
+                   const char *nsswitch);
+const char *th_private_etc_error(void);
 
 #endif

@@ -15,6 +15,7 @@ UNIT_TESTS = \
 	tests/test_udp \
 	tests/test_io \
 	tests/test_connect \
+	tests/test_eyeballs \
 	tests/test_signals \
 	tests/test_emfile \
 	tests/test_threads \
@@ -96,6 +97,8 @@ tests_test_io_CFLAGS = $(TEST_CFLAGS)
 tests_test_io_LDADD = $(TEST_LIBS)
 tests_test_connect_CFLAGS = $(TEST_CFLAGS)
 tests_test_connect_LDADD = $(TEST_LIBS)
+tests_test_eyeballs_CFLAGS = $(TEST_CFLAGS)
+tests_test_eyeballs_LDADD = $(TEST_LIBS)
 tests_test_signals_CFLAGS = $(TEST_CFLAGS)
 tests_test_signals_LDADD = $(TEST_LIBS)
 tests_test_emfile_CFLAGS = $(TEST_CFLAGS)

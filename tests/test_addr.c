@@ -207,6 +207,51 @@ START_TEST(small_buffers_truncate)
 }
 END_TEST
 
+/* The same for Unix names that fill sun_path: a 108-byte path without a
+ * terminator and an abstract name of 107 bytes ("@" and 107): every size
+ * gets the longest prefix that fits, NUL-terminated, nothing past it. */
+START_TEST(small_buffers_truncate_unix_names)
+{
+    char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    char full[sizeof(path) + 1], buf[sizeof(path) + 16];
+    size_t size, i;
+    nb_addr a;
+
+    for (i = 0; i < sizeof(path); i++)
+        path[i] = (char)('a' + i % 26);
+    if (_i == 0) {
+        path[0] = '/';
+        memcpy(full, path, sizeof(path));
+    } else {
+        path[0] = '\0';
+        full[0] = '@';
+        memcpy(full + 1, path + 1, sizeof(path) - 1);
+    }
+    full[sizeof(path)] = '\0';
+    ck_assert_uint_eq(strlen(full), 108);
+    a = make_un(path, sizeof(path));
+    for (size = 0; size <= sizeof(buf); size++) {
+        size_t want = size == 0 ? 0 : size - 1 < 108 ? size - 1 : 108;
+        memset(buf, '#', sizeof(buf));
+        ck_assert_ptr_eq(nb_addr_format(&a, buf, size), buf);
+        if (size == 0) {
+            ck_assert_int_eq(buf[0], '#');
+            continue;
+        }
+        ck_assert_msg(strlen(buf) == want, "size %zu: %zu bytes, want %zu",
+                      size, strlen(buf), want);
+        ck_assert_msg(strncmp(buf, full, want) == 0, "size %zu: \"%s\"",
+                      size, buf);
+        if (size < sizeof(buf))
+            ck_assert_msg(buf[size] == '#', "size %zu: written past it", size);
+        for (i = want + 1; i < sizeof(buf); i++)
+            ck_assert_msg(buf[i] == '#', "size %zu: byte %zu written", size, i);
+    }
+    /* NB_ADDRSTRLEN suffices */
+    ck_assert_str_eq(nb_addr_format(&a, buf, NB_ADDRSTRLEN), full);
+}
+END_TEST
+
 START_TEST(local_and_peer_of_a_connection)
 {
     char port[8], buf[NB_ADDRSTRLEN];
@@ -261,6 +306,7 @@ static Suite *addr_suite(void)
     tcase_add_test(tc, formats_empty_other_and_invalid);
     tcase_add_test(tc, formats_unprintable_unix_bytes_and_short_ipv6);
     tcase_add_test(tc, small_buffers_truncate);
+    tcase_add_loop_test(tc, small_buffers_truncate_unix_names, 0, 2);
     tcase_add_test(tc, local_and_peer_of_a_connection);
     tcase_add_test(tc, peer_of_an_unconnected_socket_is_enotconn);
     suite_add_tcase(s, tc);
