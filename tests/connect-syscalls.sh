@@ -1,9 +1,11 @@
 #!/bin/sh
-# The system calls nb_tcp_connect makes for a numeric host (API.md: "With
-# timeout_ms <= 0 and no flags, a numeric host costs exactly socket +
-# connect; a deadline adds only what waiting needs (poll, getsockopt
-# SO_ERROR, restoring blocking mode)"; "A numeric host is never looked up
-# through the resolver's name services").
+# The system calls nb_tcp_connect makes for a numeric host
+# (nb_tcp_connect(3), DESCRIPTION: "With timeout_ms 0 or less and no
+# flags, such a connection costs exactly one socket(2) and one connect(2);
+# a deadline adds only what waiting needs (poll(2), getsockopt(2)
+# SO_ERROR, and an ioctl(2) to make the socket blocking again)"; "A
+# numeric host with a decimal port is parsed by the library itself: no
+# name service (DNS, hosts(5)) is asked about it").
 #
 # tests/connect_probe makes one connection between two marker calls,
 # write(-1, "nb-probe-begin") and write(-1, "nb-probe-end"); strace records

@@ -66,10 +66,9 @@ static const char *const fn_name[F_COUNT] = {
     "nb_unix_connect", "nb_unix_bind", "nb_listen_fds",
 };
 
-/* The op an argument error of each call reports (API.md lists "bind",
- * "listen", "accept", "connect", "send", "recv"; the header adds
- * "sendto" and "recvfrom"; getsockname/getpeername/listen_fds are what
- * the library uses for the other three). */
+/* The op an argument error of each call reports: nb_error(3), "op" ("For
+ * NB_ERR_ARG it names the call's operation"), and the ERRORS section of
+ * each call's page. */
 static const char *const fn_op[F_COUNT] = {
     "listen", "accept", "connect", "bind", "connect", "sendto", "recvfrom",
     "send", "recv", "getsockname", "getpeername", "listen", "connect", "bind",
@@ -308,7 +307,10 @@ static struct call valid_call(enum fn f)
 
 struct expect {
     enum nb_code code;
-    int or_resolve;   /* API.md allows NB_ERR_RESOLVE as well as code */
+    int or_resolve;   /* NB_ERR_RESOLVE is right as well: what the pages
+                         say (an unknown service, EAI_SERVICE; a literal
+                         of an excluded family, EAI_ADDRFAMILY) and an
+                         argument error are both accepted */
     int err_no;       /* errno (and sys_errno for NB_ERR_SYSTEM); 0 means
                          EINVAL for NB_ERR_ARG, unchecked for RESOLVE */
     int err_no_alt;   /* another acceptable errno, or 0 */
@@ -539,7 +541,9 @@ static const struct port_row {
     { "65536",  { NB_ERR_ARG, 0, 0, 0, 0, "65536" } },
     { "70000",  { NB_ERR_ARG, 0, 0, 0, 0, "70000" } },
     { "-1",     { NB_ERR_ARG, 0, 0, 0, 0, "-1" } },
-    /* API.md: "80x" is NB_ERR_ARG or NB_ERR_RESOLVE (an unknown service) */
+    /* netbasics(7), "Hosts and ports": a port that starts with digits but
+     * is not a number may be taken for a service name; then it is an
+     * unknown one, NB_ERR_RESOLVE with EAI_SERVICE */
     { "80x",    { NB_ERR_ARG, 1, 0, 0, EAI_SERVICE, "80x" } },
     { " 80",    { NB_ERR_ARG, 0, 0, 0, 0, "\" 80\"|' 80'| 80:" } },
     { "80 ",    { NB_ERR_ARG, 0, 0, 0, 0, "80 " } },
@@ -772,7 +776,7 @@ END_TEST
 
 /* ------------------------------------------------------------- flags */
 
-/* API.md, "Which flags apply". */
+/* netbasics(7), "Flags": the table of which flags apply to which call. */
 static const struct {
     enum fn fn;
     int allowed;

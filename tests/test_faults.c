@@ -13,7 +13,8 @@
  * accept's queue, an address that fails while another one works, the
  * IPv6 wildcard falling back to IPv4); err->code, sys_errno, gai_error, op
  * and errno are the right ones; the message is one printable line that
- * starts with op and says why; nb_error_is_temporary() follows API.md;
+ * starts with op and says why; nb_error_is_temporary() follows
+ * nb_error(3);
  * transferred counts the bytes that really moved; no descriptor,
  * getaddrinfo result, malloc'd block or socket file is left behind; the
  * same holds when the calls only a failure path makes (getpeername and
@@ -282,7 +283,12 @@ static const char *op_of(enum fs_call call)
     }
 }
 
-/* What API.md and the header promise when this call fails with e. */
+/* What the pages promise when this call fails with e: netbasics(7)
+ * ("Errors", "Signals", "Descriptors": EINTR retried, close(2)'s errors
+ * ignored), nb_error(3) (op, codes), and the ERRORS section of each call's
+ * page (nb_tcp_listen(3) for the accept loop, nb_send_all(3) for
+ * NB_ERR_CLOSED, nb_unix_listen(3) for a stale file that stays in the
+ * way, nb_tcp_connect(3) for the SO_ERROR read and ENOMEM). */
 static void default_expect(const struct fs_event *ev, int e, struct expect *x)
 {
     memset(x, 0, sizeof(*x));
@@ -2074,9 +2080,10 @@ END_TEST
 
 /* --------------------------------------------- the wildcard without IPv6 */
 
-/* On a kernel without IPv6 the wildcard is 0.0.0.0 (API.md): when that
- * bind then fails, its error is the one to report, not the IPv6 socket's
- * absence, which is not a failure but the fallback's reason. */
+/* On a kernel without IPv6 the wildcard is 0.0.0.0 (netbasics(7), "Hosts
+ * and ports"): when that bind then fails, its error is the one to report,
+ * not the IPv6 socket's absence, which is not a failure but the fallback's
+ * reason (nb_tcp_listen(3), ERRORS). */
 enum { NO_V6_SOCKET, NO_V6_ADDRESS, N_NO_V6 };
 
 START_TEST(wildcard_without_ipv6_reports_the_ipv4_failure)

@@ -47,7 +47,8 @@ static int local_family(int fd)
 }
 
 /* Every listener: a close-on-exec, listening stream socket with
- * SO_REUSEADDR (API.md: "Listeners set SO_REUSEADDR"). */
+ * SO_REUSEADDR (nb_tcp_listen(3): "The listener always has SO_REUSEADDR
+ * set"; what it is for: listen_reuseaddr_rebinds_over_time_wait). */
 static void check_listener(int fd, const nb_error *e)
 {
     ck_assert_msg(fd >= 0, "nb_tcp_listen failed: %s", e->message);

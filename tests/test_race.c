@@ -5,7 +5,8 @@
  * addresses: listeners that accept, ports that refuse, and "stalled"
  * listeners whose full accept queue drops SYNs.
  *
- * What the race promises (lib/internal.h, API.md, netbasics.h): attempts
+ * What the race promises (lib/internal.h, nb__connect_race; netbasics.h
+ * and nb_tcp_connect(3), "Happy Eyeballs", "Deadline" and ERRORS): attempts
  * start in list order, the next one `delay_ms` after the previous one
  * started, or at once when the previous one failed; the first to connect
  * wins and every other socket is closed; one deadline covers the whole
