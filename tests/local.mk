@@ -51,6 +51,14 @@ EXTRA_DIST += \
 	tests/classic-server.py \
 	tests/interop-clients.py
 
+# The load test's client (tests/load.sh; bench/server_bench.sh drives the
+# benchmark's servers with it too): an epoll load generator that uses no
+# library.  Outside the HAVE_CHECK conditional: the benchmark needs it
+# without Check as well.
+check_PROGRAMS += tests/loadgen
+tests_loadgen_SOURCES = tests/loadgen.c
+tests/load.log: examples/time-server
+
 # Tests of internal (nb__*) functions link the convenience library, whose
 # objects are the very ones the shared library is made of.
 INTERNAL_TESTS = \
