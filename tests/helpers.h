@@ -1,7 +1,8 @@
 /*
  * helpers.h - what the Check tests share: descriptor accounting, socket
  * state probes, loopback fixtures, a signal storm, skips counted and
- * reported, poisoned error objects and a private /etc.
+ * reported, poisoned error objects and a private /etc (tests/README says
+ * which test owns what).
  */
 #ifndef NB_TEST_HELPERS_H
 #define NB_TEST_HELPERS_H

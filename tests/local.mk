@@ -43,7 +43,7 @@ AM_TESTS_ENVIRONMENT = \
 	top_srcdir='$(top_srcdir)'; top_builddir='$(top_builddir)'; \
 	CC='$(CC)'; NB_SANITIZER_FLAGS='$(NB_SANITIZER_FLAGS) $(NB_FUZZ_CFLAGS)'; \
 	export top_srcdir top_builddir CC NB_SANITIZER_FLAGS;
-EXTRA_DIST += $(SHELL_TESTS) tests/valgrind-fds.sh
+EXTRA_DIST += $(SHELL_TESTS) tests/valgrind-fds.sh tests/README
 # Programs tests/examples-interop.sh runs with python3.
 EXTRA_DIST += \
 	tests/activate.py \
