@@ -165,7 +165,8 @@ VALGRIND_memcheck_FLAGS = --leak-check=full --show-leak-kinds=all \
 # scan-build), so they work from any build, configured with or without
 # --enable-code-coverage.  tests/coverage.sh fails below 90% line coverage
 # of lib/ and leaves its HTML report in coverage/html.
-EXTRA_DIST += .clang-tidy tests/coverage.sh tests/static-analysis.sh
+EXTRA_DIST += .clang-tidy tests/coverage.sh tests/static-analysis.sh \
+	tests/fresh-tree.sh
 
 coverage:
 	$(SHELL) $(top_srcdir)/tests/coverage.sh '$(abs_top_builddir)/coverage'
