@@ -8,7 +8,7 @@
 #                         [-l "SERVER ..."]
 #
 #   -b BUILDDIR  a configured build tree (default: configure and build one in
-#                a temporary directory); bench/loadgen, bench/raw_server and
+#                a temporary directory); tests/loadgen, bench/raw_server and
 #                examples/time-server are made there if missing
 #   -n CONNS     connections per run (default 100000)
 #   -c CONC      connections in flight (default 128)
@@ -94,9 +94,9 @@ if [ -z "$build" ]; then
     (cd "$build" && "$srcdir/configure" >/dev/null)
 fi
 build=$(cd "$build" && pwd)
-make -C "$build" -s examples/time-server bench/loadgen bench/raw_server >&2
+make -C "$build" -s examples/time-server tests/loadgen bench/raw_server >&2
 
-loadgen=$build/bench/loadgen
+loadgen=$build/tests/loadgen
 python=$(command -v python3 || :)
 
 # ------------------------------------------------------------------- CPUs

@@ -31,23 +31,9 @@ for tool in "$LCOV" "$GCOV"; do
     fi
 done
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/nb-coverage.XXXXXX") || exit 2
-trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
-trap 'exit 130' INT TERM
-build=$work/build
-mkdir "$build"
-
-# A tree configured in place cannot also be built out of tree: copy its
-# distribution then.
-if [ -f "$srcdir/config.status" ]; then
-    make -s -C "$srcdir" distdir distdir="$work/src" >/dev/null || exit 2
-    tree=$work/src
-else
-    if [ ! -x "$srcdir/configure" ]; then
-        (cd "$srcdir" && ./autogen.sh) >/dev/null 2>&1 || exit 2
-    fi
-    tree=$srcdir
-fi
+# A temporary build of a fresh tree: $work, $build, $tree.
+. "$srcdir/tests/fresh-tree.sh"
+fresh_tree coverage
 
 echo "=== configure --enable-code-coverage (in $build)"
 # -O0: the default -O2 comes after the coverage flags on the command line

@@ -6,8 +6,9 @@
 # Loopback and ephemeral ports only; every wait is bounded; every process
 # started here is killed on exit, pass or fail.  Each check prints one
 # "ok" or "FAIL" line (a FAIL says what was expected and what came); the
-# last line counts them.  Exit 0 when nothing failed, 77 when a tool it
-# needs is missing.
+# last line counts them; a part that cannot run here prints one "skip:"
+# line saying why.  Exit 0 when nothing failed, 77 (skip) when a tool it
+# needs is missing or nothing could run.
 
 # Written for bash; automake runs it with $(SHELL).
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
@@ -31,7 +32,7 @@ command -v rdate >/dev/null || missing="$missing rdate"
 PY=$(${PYTHON:-python3} -c 'import sys; print(sys.executable)' 2>/dev/null) ||
     missing="$missing python3"
 if [ -n "$missing" ]; then
-    echo "SKIP: missing:$missing (apt-get install -y socat netcat-openbsd rdate python3)"
+    echo "skip: missing:$missing (apt-get install -y socat netcat-openbsd rdate python3)"
     exit 77
 fi
 for f in "$SERVER" "$CLIENT"; do
@@ -81,7 +82,7 @@ fail() {
     failed=$((failed + 1))
     echo "FAIL - $what: $*"
 }
-skip() { skipped=$((skipped + 1)); echo "skip - $1: $2"; }
+skip() { skipped=$((skipped + 1)); echo "skip: $1: $2"; }
 
 section() { clock; echo "# [$((now_ms - started)) ms] $*"; }
 
@@ -944,4 +945,5 @@ fi
 clock
 echo "# $(((now_ms - started) / 1000)) s"
 echo "interop: $passed passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ]
+[ "$failed" -eq 0 ] || exit 1
+[ "$passed" -gt 0 ] || exit 77

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -25,62 +26,13 @@
 
 /* ------------------------------------------------ the real functions */
 
-int __real_socket(int, int, int);
-int __real_setsockopt(int, int, int, const void *, socklen_t);
-int __real_getsockopt(int, int, int, void *, socklen_t *);
-int __real_bind(int, const struct sockaddr *, socklen_t);
-int __real_listen(int, int);
-int __real_connect(int, const struct sockaddr *, socklen_t);
-int __real_accept4(int, struct sockaddr *, socklen_t *, int);
-int __real_getsockname(int, struct sockaddr *, socklen_t *);
-int __real_getpeername(int, struct sockaddr *, socklen_t *);
-int __real_ioctl(int, unsigned long, void *);
-int __real_poll(struct pollfd *, nfds_t, int);
-ssize_t __real_send(int, const void *, size_t, int);
-ssize_t __real_recv(int, void *, size_t, int);
-ssize_t __real_sendto(int, const void *, size_t, int, const struct sockaddr *,
-                      socklen_t);
-ssize_t __real_recvfrom(int, void *, size_t, int, struct sockaddr *,
-                        socklen_t *);
-int __real_getaddrinfo(const char *, const char *, const struct addrinfo *,
-                       struct addrinfo **);
-void __real_freeaddrinfo(struct addrinfo *);
-int __real_getservbyname_r(const char *, const char *, struct servent *,
-                           char *, size_t, struct servent **);
-int __real_lstat(const char *, struct stat *);
-int __real_unlink(const char *);
-void *__real_malloc(size_t);
-void __real_free(void *);
-int __real_close(int);
-
-/* The wrappers: no header declares them (the linker maps the names). */
-int __wrap_socket(int, int, int);
-int __wrap_setsockopt(int, int, int, const void *, socklen_t);
-int __wrap_getsockopt(int, int, int, void *, socklen_t *);
-int __wrap_bind(int, const struct sockaddr *, socklen_t);
-int __wrap_listen(int, int);
-int __wrap_connect(int, const struct sockaddr *, socklen_t);
-int __wrap_accept4(int, struct sockaddr *, socklen_t *, int);
-int __wrap_getsockname(int, struct sockaddr *, socklen_t *);
-int __wrap_getpeername(int, struct sockaddr *, socklen_t *);
-int __wrap_ioctl(int, unsigned long, ...);
-int __wrap_poll(struct pollfd *, nfds_t, int);
-ssize_t __wrap_send(int, const void *, size_t, int);
-ssize_t __wrap_recv(int, void *, size_t, int);
-ssize_t __wrap_sendto(int, const void *, size_t, int, const struct sockaddr *,
-                      socklen_t);
-ssize_t __wrap_recvfrom(int, void *, size_t, int, struct sockaddr *,
-                        socklen_t *);
-int __wrap_getaddrinfo(const char *, const char *, const struct addrinfo *,
-                       struct addrinfo **);
-void __wrap_freeaddrinfo(struct addrinfo *);
-int __wrap_getservbyname_r(const char *, const char *, struct servent *,
-                           char *, size_t, struct servent **);
-int __wrap_lstat(const char *, struct stat *);
-int __wrap_unlink(const char *);
-void *__wrap_malloc(size_t);
-void __wrap_free(void *);
-int __wrap_close(int);
+/* __real_socket and the others, and the wrappers (no header declares them:
+ * the linker maps the names), from the one list in faultshim-calls.h. */
+#define FS_DECLARE(NAME, name, ret, params) \
+    ret __real_##name params;               \
+    ret __wrap_##name params;
+FS_CALLS(FS_DECLARE)
+#undef FS_DECLARE
 
 /* ------------------------------------------------------------- state */
 
@@ -119,17 +71,9 @@ static struct {
 } fs;
 
 static const char *const names[FS_NCALLS] = {
-    [FS_SOCKET] = "socket",           [FS_SETSOCKOPT] = "setsockopt",
-    [FS_GETSOCKOPT] = "getsockopt",   [FS_BIND] = "bind",
-    [FS_LISTEN] = "listen",           [FS_CONNECT] = "connect",
-    [FS_ACCEPT4] = "accept4",         [FS_GETSOCKNAME] = "getsockname",
-    [FS_GETPEERNAME] = "getpeername", [FS_IOCTL] = "ioctl",
-    [FS_POLL] = "poll",               [FS_SEND] = "send",
-    [FS_RECV] = "recv",               [FS_SENDTO] = "sendto",
-    [FS_RECVFROM] = "recvfrom",       [FS_GETADDRINFO] = "getaddrinfo",
-    [FS_GETSERVBYNAME_R] = "getservbyname_r",
-    [FS_LSTAT] = "lstat",             [FS_UNLINK] = "unlink",
-    [FS_MALLOC] = "malloc",           [FS_CLOSE] = "close",
+#define FS_NAME(NAME, name, ret, params) [FS_##NAME] = #name,
+    FS_CALLS(FS_NAME)
+#undef FS_NAME
 };
 
 const char *fs_call_name(enum fs_call call)
@@ -304,7 +248,7 @@ static void describe(struct fs_event *ev, int fd, int dontwait, int timeo)
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
     int saved = errno;
-    int fl = fcntl(fd, F_GETFL);
+    int fl = __real_fcntl(fd, F_GETFL);
     int nonblocking = (fl >= 0 && (fl & O_NONBLOCK)) || dontwait;
 
     ev->domain = sockopt_int(fd, SO_DOMAIN);
@@ -559,6 +503,26 @@ int __wrap_ioctl(int fd, unsigned long request, ...)
     return (int)leave(ev, __real_ioctl(fd, request, arg));
 }
 
+int __wrap_fcntl(int fd, int cmd, ...)
+{
+    struct fs_event *ev = enter(FS_FCNTL);
+    const struct plan *p;
+    va_list ap;
+    void *arg;
+
+    /* every command's argument fits a pointer's place (glibc reads it so) */
+    va_start(ap, cmd);
+    arg = va_arg(ap, void *);
+    va_end(ap);
+    if (ev != NULL) {
+        ev->can_block = cmd == F_SETLKW || cmd == F_OFD_SETLKW;
+        ev->name = cmd;
+    }
+    if ((p = planned(ev)) != NULL)
+        return inject(ev, p->err);
+    return (int)leave(ev, __real_fcntl(fd, cmd, arg));
+}
+
 int __wrap_poll(struct pollfd *fds, nfds_t n, int timeout)
 {
     struct fs_event *ev = enter(FS_POLL);
@@ -725,6 +689,42 @@ int __wrap_getservbyname_r(const char *name, const char *proto,
         ev->err = rc;
     }
     return rc;
+}
+
+unsigned __wrap_if_nametoindex(const char *name)
+{
+    struct fs_event *ev = enter(FS_IF_NAMETOINDEX);
+    const struct plan *p;
+    unsigned index;
+
+    if ((p = planned(ev)) != NULL) {
+        inject(ev, p->err);
+        return 0;
+    }
+    index = __real_if_nametoindex(name);
+    if (ev != NULL) {
+        ev->result = index;
+        ev->err = index == 0 ? errno : 0;
+    }
+    return index;
+}
+
+char *__wrap_if_indextoname(unsigned index, char *name)
+{
+    struct fs_event *ev = enter(FS_IF_INDEXTONAME);
+    const struct plan *p;
+    char *r;
+
+    if ((p = planned(ev)) != NULL) {
+        inject(ev, p->err);
+        return NULL;
+    }
+    r = __real_if_indextoname(index, name);
+    if (ev != NULL) {
+        ev->result = r != NULL;
+        ev->err = r == NULL ? errno : 0;
+    }
+    return r;
 }
 
 int __wrap_lstat(const char *path, struct stat *st)

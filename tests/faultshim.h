@@ -3,7 +3,9 @@
  *
  * tests/test_faults links the library's objects statically (the
  * convenience library) and is linked with `-Wl,--wrap=socket` and so on
- * (the --wrap list in tests/local.mk): every reference to socket() in those
+ * (the functions listed in faultshim-calls.h, one --wrap each in
+ * tests/local.mk; tests/faultshim-list.sh checks that the two agree and
+ * that lib/ calls nothing unlisted): every reference to socket() in those
  * objects goes to __wrap_socket() in faultshim.c, which calls the real
  * socket() through __real_socket() unless told to fail.  Only the objects
  * of that one program are affected: glibc's own internal calls (inside
@@ -24,6 +26,9 @@
  * The other exception is close(2), which frees the descriptor even when
  * it fails (EINTR, EIO): the real close runs, then the error is returned.
  * Outside a window every wrapped function just calls the real one.
+ * free() and freeaddrinfo() are wrapped for leak accounting only: they
+ * never fail and leave no event.  if_nametoindex, if_indextoname and
+ * fcntl are recorded and can be failed like the others.
  */
 #ifndef NB_TEST_FAULTSHIM_H
 #define NB_TEST_FAULTSHIM_H
@@ -32,28 +37,13 @@
 #include <sys/socket.h>
 #include <netdb.h>
 
+#include "faultshim-calls.h"
+
+/* FS_SOCKET, FS_SETSOCKOPT, ...: the list in faultshim-calls.h. */
 enum fs_call {
-    FS_SOCKET,
-    FS_SETSOCKOPT,
-    FS_GETSOCKOPT,
-    FS_BIND,
-    FS_LISTEN,
-    FS_CONNECT,
-    FS_ACCEPT4,
-    FS_GETSOCKNAME,
-    FS_GETPEERNAME,
-    FS_IOCTL,
-    FS_POLL,
-    FS_SEND,
-    FS_RECV,
-    FS_SENDTO,
-    FS_RECVFROM,
-    FS_GETADDRINFO,
-    FS_GETSERVBYNAME_R,
-    FS_LSTAT,
-    FS_UNLINK,
-    FS_MALLOC,
-    FS_CLOSE,
+#define FS_ENUM(NAME, name, ret, params) FS_##NAME,
+    FS_CALLS(FS_ENUM)
+#undef FS_ENUM
     FS_NCALLS
 };
 

@@ -7,7 +7,7 @@
 #   - 2,000 clients connect at once halfway through and all reset,
 #   - junk UDP datagrams (random bytes, 0..1400 long) arrive throughout,
 # and afterwards the server still answers a TCP and a UDP query and is
-# still running.  Driven by bench/loadgen; see bench/RESULTS.md (part 3).
+# still running.  Driven by tests/loadgen; see bench/RESULTS.md (part 3).
 #
 # A connection fails when it gets no complete reply within 10 s: a SYN that
 # a full accept queue dropped is sent again after 1, 3 and 7 s, so this
@@ -29,10 +29,10 @@ junk=${LOAD_JUNK_RATE:-2000}
 limit=50   # seconds; loadgen gives up then, and says so
 
 server=$top_builddir/examples/time-server
-loadgen=$top_builddir/bench/loadgen
+loadgen=$top_builddir/tests/loadgen
 if [ ! -x "$loadgen" ]; then
-    echo "load.sh: $loadgen missing (make bench/loadgen)"
-    exit 77
+    echo "FAIL: $loadgen is not built (make check builds it; alone: make tests/loadgen)"
+    exit 1
 fi
 
 tmp=$(mktemp -d)

@@ -15,6 +15,7 @@ UNIT_TESTS = \
 	tests/test_udp \
 	tests/test_io \
 	tests/test_connect \
+	tests/test_eyeballs \
 	tests/test_signals \
 	tests/test_emfile \
 	tests/test_threads \
@@ -25,6 +26,8 @@ UNIT_TESTS = \
 SHELL_TESTS = \
 	tests/exports.sh \
 	tests/header.sh \
+	tests/header-cxx.sh \
+	tests/faultshim-list.sh \
 	tests/readme-example.sh \
 	tests/examples-interop.sh \
 	tests/connect-syscalls.sh \
@@ -45,7 +48,7 @@ AM_TESTS_ENVIRONMENT = \
 	top_srcdir='$(top_srcdir)'; top_builddir='$(top_builddir)'; \
 	CC='$(CC)'; NB_SANITIZER_FLAGS='$(NB_SANITIZER_FLAGS) $(NB_FUZZ_CFLAGS)'; \
 	export top_srcdir top_builddir CC NB_SANITIZER_FLAGS;
-EXTRA_DIST += $(SHELL_TESTS) tests/valgrind-fds.sh \
+EXTRA_DIST += $(SHELL_TESTS) tests/valgrind-fds.sh tests/README \
 	tests/abi-compat.sh tests/abi/program-0.1.c
 # Programs tests/examples-interop.sh runs with python3.
 EXTRA_DIST += \
@@ -53,6 +56,14 @@ EXTRA_DIST += \
 	tests/classic-client.py \
 	tests/classic-server.py \
 	tests/interop-clients.py
+
+# The load test's client (tests/load.sh; bench/server_bench.sh drives the
+# benchmark's servers with it too): an epoll load generator that uses no
+# library.  Outside the HAVE_CHECK conditional: the benchmark needs it
+# without Check as well.
+check_PROGRAMS += tests/loadgen
+tests_loadgen_SOURCES = tests/loadgen.c
+tests/load.log: examples/time-server
 
 # Tests of internal (nb__*) functions link the convenience library, whose
 # objects are the very ones the shared library is made of.
@@ -100,6 +111,8 @@ tests_test_io_CFLAGS = $(TEST_CFLAGS)
 tests_test_io_LDADD = $(TEST_LIBS)
 tests_test_connect_CFLAGS = $(TEST_CFLAGS)
 tests_test_connect_LDADD = $(TEST_LIBS)
+tests_test_eyeballs_CFLAGS = $(TEST_CFLAGS)
+tests_test_eyeballs_LDADD = $(TEST_LIBS)
 tests_test_signals_CFLAGS = $(TEST_CFLAGS)
 tests_test_signals_LDADD = $(TEST_LIBS)
 tests_test_emfile_CFLAGS = $(TEST_CFLAGS)
@@ -122,9 +135,11 @@ tests_test_race_CPPFLAGS = $(NB_INTERNAL_INCLUDES)
 tests_test_race_LDADD = $(NB_INTERNAL_LIBS)
 # The fault injector: every reference to these functions in the objects of
 # this one program (the library's included) goes to the shim's __wrap_*
-# (tests/faultshim.h).
+# (tests/faultshim.h).  One --wrap for each function of the list in
+# tests/faultshim-calls.h, in its order; tests/faultshim-list.sh checks
+# that the two agree and that lib/ calls no function missing from both.
 tests_test_faults_SOURCES = tests/test_faults.c tests/faultshim.c \
-	tests/faultshim.h
+	tests/faultshim.h tests/faultshim-calls.h
 tests_test_faults_CFLAGS = $(TEST_CFLAGS)
 tests_test_faults_CPPFLAGS = $(NB_INTERNAL_INCLUDES)
 tests_test_faults_LDADD = $(NB_INTERNAL_LIBS)
@@ -132,10 +147,12 @@ tests_test_faults_LDFLAGS = \
 	-Wl,--wrap=socket -Wl,--wrap=setsockopt -Wl,--wrap=getsockopt \
 	-Wl,--wrap=bind -Wl,--wrap=listen -Wl,--wrap=connect \
 	-Wl,--wrap=accept4 -Wl,--wrap=getsockname -Wl,--wrap=getpeername \
-	-Wl,--wrap=ioctl -Wl,--wrap=poll -Wl,--wrap=send -Wl,--wrap=recv \
-	-Wl,--wrap=sendto -Wl,--wrap=recvfrom -Wl,--wrap=getaddrinfo \
-	-Wl,--wrap=freeaddrinfo -Wl,--wrap=getservbyname_r -Wl,--wrap=lstat \
-	-Wl,--wrap=unlink -Wl,--wrap=malloc -Wl,--wrap=free -Wl,--wrap=close
+	-Wl,--wrap=ioctl -Wl,--wrap=fcntl -Wl,--wrap=poll -Wl,--wrap=send \
+	-Wl,--wrap=recv -Wl,--wrap=sendto -Wl,--wrap=recvfrom \
+	-Wl,--wrap=getaddrinfo -Wl,--wrap=freeaddrinfo \
+	-Wl,--wrap=getservbyname_r -Wl,--wrap=if_nametoindex \
+	-Wl,--wrap=if_indextoname -Wl,--wrap=lstat -Wl,--wrap=unlink \
+	-Wl,--wrap=malloc -Wl,--wrap=free -Wl,--wrap=close
 # Helper programs run by the shell tests (not tests themselves).
 # -no-install: a real binary, no libtool wrapper script, so that strace
 # sees the program itself.
@@ -169,7 +186,8 @@ VALGRIND_memcheck_FLAGS = --leak-check=full --show-leak-kinds=all \
 # scan-build), so they work from any build, configured with or without
 # --enable-code-coverage.  tests/coverage.sh fails below 90% line coverage
 # of lib/ and leaves its HTML report in coverage/html.
-EXTRA_DIST += .clang-tidy tests/coverage.sh tests/static-analysis.sh
+EXTRA_DIST += .clang-tidy tests/coverage.sh tests/static-analysis.sh \
+	tests/fresh-tree.sh
 
 coverage:
 	$(SHELL) $(top_srcdir)/tests/coverage.sh '$(abs_top_builddir)/coverage'

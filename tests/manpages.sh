@@ -9,8 +9,8 @@
 # that man -l run from man/ resolves ".so man3/x.3" as man does once
 # installed.  Needs man-db and groff (Debian: man-db groff-base).
 set -eu
-command -v man >/dev/null 2>&1 || { echo "man(1) not installed: skipped"; exit 77; }
-command -v groff >/dev/null 2>&1 || { echo "groff not installed: skipped"; exit 77; }
+command -v man >/dev/null 2>&1 || { echo "skip: man(1) not installed"; exit 77; }
+command -v groff >/dev/null 2>&1 || { echo "skip: groff not installed"; exit 77; }
 
 # Absolute: the checks below run from man/.
 srcdir=$(cd "$top_srcdir" && pwd)

@@ -30,24 +30,9 @@ for tool in "$CPPCHECK" "$CLANG_TIDY" "$SCAN_BUILD"; do
     fi
 done
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/nb-static.XXXXXX") || exit 2
-trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
-trap 'exit 130' INT TERM
-build=$work/build
-mkdir "$build"
-
-# A tree configured in place cannot also be built out of tree: copy its
-# distribution then (the files a release has, which are all lib/ and
-# examples/ need).
-if [ -f "$srcdir/config.status" ]; then
-    make -s -C "$srcdir" distdir distdir="$work/src" >/dev/null || exit 2
-    tree=$work/src
-else
-    if [ ! -x "$srcdir/configure" ]; then
-        (cd "$srcdir" && ./autogen.sh) >/dev/null 2>&1 || exit 2
-    fi
-    tree=$srcdir
-fi
+# A temporary build of a fresh tree: $work, $build, $tree.
+. "$srcdir/tests/fresh-tree.sh"
+fresh_tree static
 
 echo "=== configure (in $build)"
 # --disable-static: libtool would otherwise compile, and scan-build

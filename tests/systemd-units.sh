@@ -11,7 +11,7 @@
 # Exit 77 (skip) without systemd-analyze.
 set -u
 if ! command -v systemd-analyze >/dev/null 2>&1; then
-    echo "SKIP: systemd-analyze not installed (apt-get install systemd)"
+    echo "skip: systemd-analyze not installed (apt-get install systemd)"
     exit 77
 fi
 top_srcdir=${top_srcdir:-.}

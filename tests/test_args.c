@@ -8,10 +8,17 @@
  * ENOTSOCK when the kernel rejected a descriptor); sys_errno / gai_error;
  * op (the call's own step name, or "resolve"); that the message is one
  * NUL-terminated line that starts with op and names the bad value; that
- * attempts and transferred were reset; that no descriptor leaked; and that
- * the same call with err NULL fails the same way (errno included).  The
- * last tests check that a successful call leaves *err byte for byte
- * untouched.
+ * attempts and transferred were reset; that nb_error_is_temporary says 0
+ * for an argument error; that no descriptor leaked, no socket file was
+ * made and no byte was sent; and that the same call with err NULL fails
+ * the same way (errno included).  Calls that take a deadline are tried
+ * with one and without.  The last tests check that a successful call
+ * leaves *err byte for byte untouched.
+ *
+ * This file owns bad arguments for every call (tests/README); the
+ * per-function files test behaviour with good ones.  What each call
+ * accepts is stated in its man page (ERRORS, NB_ERR_ARG) and in
+ * netbasics(7) ("Errors", "Hosts and ports", "Flags").
  */
 #include "config.h"
 
@@ -19,10 +26,12 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -57,10 +66,9 @@ static const char *const fn_name[F_COUNT] = {
     "nb_unix_connect", "nb_unix_bind", "nb_listen_fds",
 };
 
-/* The op an argument error of each call reports (API.md lists "bind",
- * "listen", "accept", "connect", "send", "recv"; the header adds
- * "sendto" and "recvfrom"; getsockname/getpeername/listen_fds are what
- * the library uses for the other three). */
+/* The op an argument error of each call reports: nb_error(3), "op" ("For
+ * NB_ERR_ARG it names the call's operation"), and the ERRORS section of
+ * each call's page. */
 static const char *const fn_op[F_COUNT] = {
     "listen", "accept", "connect", "bind", "connect", "sendto", "recvfrom",
     "send", "recv", "getsockname", "getpeername", "listen", "connect", "bind",
@@ -149,19 +157,34 @@ static struct fixture {
     int client, server;    /* a connected TCP pair */
     int unix_listener;     /* stream, abstract name unix_name */
     char unix_name[64];    /* "@nb-args-PID-srv" */
-    char unix_new[64];     /* "@nb-args-PID-new": free to bind */
+    char unix_new[96];     /* base_dir/new-PID.sock: free to bind; no
+                              failing call may leave a file there */
     int unix_dgram;        /* an unbound unix datagram socket */
     int pipe[2];
     int tcp_fresh;         /* a TCP socket neither bound nor connected */
+    int devnull;           /* /dev/null: open, not a socket */
     int closed;            /* a descriptor number that is not open */
     nb_addr scratch;
     char buf[64];
 } fx;
 
+/* Made once by the runner (an unchecked fixture) and removed with its
+ * contents at the end, also when a test failed in a forked child. */
+static char base_dir[64];
+
+static void make_base_dir(void)
+{
+    th_make_dir(base_dir, "nb-test-args");
+}
+
+static void remove_base_dir(void)
+{
+    th_remove_tree(base_dir);
+}
+
 static void setup(void)
 {
-    struct sockaddr_in sin;
-    struct sockaddr_un sun;
+    struct sockaddr_storage ss;
     socklen_t len;
     int probe;
 
@@ -171,10 +194,8 @@ static void setup(void)
 
     fx.udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     ck_assert_int_ge(fx.udp, 0);
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(bind(fx.udp, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    len = th_loopback(&ss, AF_INET, 0);
+    ck_assert_int_eq(bind(fx.udp, (struct sockaddr *)&ss, len), 0);
     ck_assert_int_eq(nb_local_addr(fx.udp, &fx.udp_addr, NULL), 0);
     th_port_of(fx.udp, fx.uport);
 
@@ -182,23 +203,17 @@ static void setup(void)
 
     snprintf(fx.unix_name, sizeof(fx.unix_name), "@nb-args-%ld-srv",
              (long)getpid());
-    snprintf(fx.unix_new, sizeof(fx.unix_new), "@nb-args-%ld-new",
+    snprintf(fx.unix_new, sizeof(fx.unix_new), "%s/new-%ld.sock", base_dir,
              (long)getpid());
-    fx.unix_listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ck_assert_int_ge(fx.unix_listener, 0);
-    memset(&sun, 0, sizeof(sun));
-    sun.sun_family = AF_UNIX;
-    memcpy(sun.sun_path + 1, fx.unix_name + 1, strlen(fx.unix_name) - 1);
-    len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
-                      strlen(fx.unix_name));
-    ck_assert_int_eq(bind(fx.unix_listener, (struct sockaddr *)&sun, len), 0);
-    ck_assert_int_eq(listen(fx.unix_listener, 16), 0);
+    fx.unix_listener = th_unix_listener(fx.unix_name, 16);
 
     fx.unix_dgram = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     ck_assert_int_ge(fx.unix_dgram, 0);
     ck_assert_int_eq(pipe2(fx.pipe, O_CLOEXEC), 0);
     fx.tcp_fresh = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     ck_assert_int_ge(fx.tcp_fresh, 0);
+    fx.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    ck_assert_int_ge(fx.devnull, 0);
 
     /* the lowest free number, closed again */
     probe = fcntl(fx.pipe[0], F_DUPFD_CLOEXEC, 0);
@@ -210,6 +225,7 @@ static void setup(void)
 
 static void teardown(void)
 {
+    unlink(fx.unix_new);
     close(fx.listener);
     close(fx.udp);
     close(fx.client);
@@ -219,6 +235,7 @@ static void teardown(void)
     close(fx.pipe[0]);
     close(fx.pipe[1]);
     close(fx.tcp_fresh);
+    close(fx.devnull);
 }
 
 /* A call with valid arguments, the one each row then spoils. */
@@ -290,7 +307,10 @@ static struct call valid_call(enum fn f)
 
 struct expect {
     enum nb_code code;
-    int or_resolve;   /* API.md allows NB_ERR_RESOLVE as well as code */
+    int or_resolve;   /* NB_ERR_RESOLVE is right as well: what the pages
+                         say (an unknown service, EAI_SERVICE; a literal
+                         of an excluded family, EAI_ADDRFAMILY) and an
+                         argument error are both accepted */
     int err_no;       /* errno (and sys_errno for NB_ERR_SYSTEM); 0 means
                          EINVAL for NB_ERR_ARG, unchecked for RESOLVE */
     int err_no_alt;   /* another acceptable errno, or 0 */
@@ -355,15 +375,6 @@ static int message_names(const char *msg, const char *names, int fd)
     }
 }
 
-static const char poison_op[] = "(poison: op never set)";
-
-/* Every byte garbage, so that a field the library forgets to fill shows. */
-static void poison(nb_error *e)
-{
-    memset(e, 0x5a, sizeof(*e));
-    e->op = poison_op;
-}
-
 static void check_error(const char *label, const struct call *c,
                         const struct expect *x, const nb_error *e,
                         int got_errno)
@@ -379,7 +390,7 @@ static void check_error(const char *label, const struct call *c,
                   "%s: message not terminated", label);
     ck_assert_msg(memchr(e->addr, '\0', sizeof(e->addr)) != NULL,
                   "%s: addr not terminated", label);
-    ck_assert_msg(e->op != poison_op && e->op != NULL && e->op[0] != '\0',
+    ck_assert_msg(e->op != th_poison_op && e->op != NULL && e->op[0] != '\0',
                   "%s: op not set", label);
     ck_assert_msg(e->message[0] != '\0', "%s: empty message", label);
     ck_assert_msg(strchr(e->message, '\n') == NULL, "%s: message \"%s\"",
@@ -392,6 +403,8 @@ static void check_error(const char *label, const struct call *c,
     switch (want) {
     case NB_ERR_ARG: {
         int want_errno = x->err_no != 0 ? x->err_no : EINVAL;
+        ck_assert_msg(nb_error_is_temporary(e) == 0,
+                      "%s: an argument error called temporary", label);
         ck_assert_msg(e->sys_errno == 0, "%s: sys_errno %d", label,
                       e->sys_errno);
         ck_assert_msg(e->gai_error == 0, "%s: gai_error %d", label,
@@ -402,8 +415,16 @@ static void check_error(const char *label, const struct call *c,
                       strerror(got_errno), want_errno, strerror(want_errno));
         break;
     }
-    case NB_ERR_RESOLVE:
+    case NB_ERR_RESOLVE: {
+        char want_addr[NB_ADDRSTRLEN];
         want_op = "resolve";
+        /* nb_error(3): addr is "host:port" (a long host cut short) */
+        snprintf(want_addr, sizeof(want_addr),
+                 strchr(c->host, ':') != NULL && c->host[0] != '[' ? "[%s]:%s"
+                                                                  : "%s:%s",
+                 c->host, c->port);
+        ck_assert_msg(strcmp(e->addr, want_addr) == 0, "%s: addr \"%s\", "
+                      "want \"%s\"", label, e->addr, want_addr);
         ck_assert_msg(e->sys_errno == 0, "%s: sys_errno %d", label,
                       e->sys_errno);
         if (x->gai != 0)
@@ -414,6 +435,7 @@ static void check_error(const char *label, const struct call *c,
         else
             ck_assert_msg(e->gai_error != 0, "%s: gai_error 0", label);
         break;
+    }
     default:
         ck_assert_msg(e->sys_errno == x->err_no, "%s: sys_errno %d, want %d",
                       label, e->sys_errno, x->err_no);
@@ -432,17 +454,39 @@ static void check_error(const char *label, const struct call *c,
                       e->message, x->names);
 }
 
-/* The whole contract for one bad call: with an error object, then with
- * err NULL. */
-static void check_failure(const char *label, const struct call *c,
-                          const struct expect *x)
+/* Calls that take a deadline. */
+static int takes_timeout(enum fn f)
+{
+    return f == F_TCP_CONNECT || f == F_UDP_RECVFROM || f == F_SEND_ALL ||
+           f == F_RECV_ALL || f == F_UNIX_CONNECT;
+}
+
+/* Nothing moved: no byte reached the other end of the TCP pair, no
+ * datagram the UDP socket (which sends to itself), and no socket file
+ * was made. */
+static void check_nothing_happened(const char *label)
+{
+    struct stat st;
+
+    ck_assert_msg(th_poll_for(fx.server, POLLIN, 0) == 0,
+                  "%s: bytes reached the peer", label);
+    ck_assert_msg(th_poll_for(fx.udp, POLLIN, 0) == 0,
+                  "%s: a datagram was sent", label);
+    ck_assert_msg(lstat(fx.unix_new, &st) != 0, "%s: %s was made", label,
+                  fx.unix_new);
+}
+
+/* The contract for one bad call: with an error object, then with err
+ * NULL. */
+static void check_failure_once(const char *label, const struct call *c,
+                               const struct expect *x)
 {
     nb_error e;
     int before = th_count_fds();
     int got_errno;
     long r;
 
-    poison(&e);
+    th_poison(&e);
     errno = 0;
     r = invoke(c, &e);
     got_errno = errno;
@@ -451,6 +495,7 @@ static void check_failure(const char *label, const struct call *c,
     ck_assert_msg(r == -1, "%s: returned %ld, want -1", label, r);
     check_error(label, c, x, &e, got_errno);
     ck_assert_msg(th_count_fds() == before, "%s: a descriptor leaked", label);
+    check_nothing_happened(label);
 
     errno = 0;
     r = invoke(c, NULL);
@@ -462,6 +507,22 @@ static void check_failure(const char *label, const struct call *c,
                       "error object %d", label, errno, got_errno);
     ck_assert_msg(th_count_fds() == before, "%s (err NULL): a descriptor "
                   "leaked", label);
+    check_nothing_happened(label);
+}
+
+/* ... with the call's deadline, and without one where it takes one (a bad
+ * argument is rejected before anything waits). */
+static void check_failure(const char *label, const struct call *c,
+                          const struct expect *x)
+{
+    check_failure_once(label, c, x);
+    if (takes_timeout(c->fn)) {
+        struct call untimed = *c;
+        char label2[256];
+        untimed.timeout_ms = 0;
+        snprintf(label2, sizeof(label2), "%s, no deadline", label);
+        check_failure_once(label2, &untimed, x);
+    }
 }
 
 /* ------------------------------------------------------------- ports */
@@ -478,8 +539,11 @@ static const struct port_row {
     { "",       { NB_ERR_ARG, 0, 0, 0, 0, "port" } },
     { NULL,     { NB_ERR_ARG, 0, 0, 0, 0, "port" } },
     { "65536",  { NB_ERR_ARG, 0, 0, 0, 0, "65536" } },
+    { "70000",  { NB_ERR_ARG, 0, 0, 0, 0, "70000" } },
     { "-1",     { NB_ERR_ARG, 0, 0, 0, 0, "-1" } },
-    /* API.md: "80x" is NB_ERR_ARG or NB_ERR_RESOLVE (an unknown service) */
+    /* netbasics(7), "Hosts and ports": a port that starts with digits but
+     * is not a number may be taken for a service name; then it is an
+     * unknown one, NB_ERR_RESOLVE with EAI_SERVICE */
     { "80x",    { NB_ERR_ARG, 1, 0, 0, EAI_SERVICE, "80x" } },
     { " 80",    { NB_ERR_ARG, 0, 0, 0, 0, "\" 80\"|' 80'| 80:" } },
     { "80 ",    { NB_ERR_ARG, 0, 0, 0, 0, "80 " } },
@@ -712,7 +776,7 @@ END_TEST
 
 /* ------------------------------------------------------------- flags */
 
-/* API.md, "Which flags apply". */
+/* netbasics(7), "Flags": the table of which flags apply to which call. */
 static const struct {
     enum fn fn;
     int allowed;
@@ -734,11 +798,15 @@ static const struct {
 } flag_values[] = {
     { 0x20, NULL },
     { 0x40, NULL },
+    { 0x100, NULL },
+    { 0x40000000, NULL },
     { INT_MIN, NULL },  /* 0x80000000 */
     { -1, NULL },
     { NB_IPV4_ONLY | NB_IPV6_ONLY, "NB_IPV6_ONLY" },
     { NB_NONBLOCK | NB_IPV4_ONLY | NB_IPV6_ONLY, "NB_IPV6_ONLY" },
     { NB_NONBLOCK | 0x20, NULL },
+    { NB_NONBLOCK | NB_NODELAY, "NB_NODELAY" },
+    { NB_NONBLOCK | NB_REUSEPORT, "NB_REUSEPORT" },
     /* each flag alone: bad where it does not apply */
     { NB_NONBLOCK, "NB_NONBLOCK" },
     { NB_REUSEPORT, "NB_REUSEPORT" },
@@ -793,12 +861,13 @@ enum fd_kind {
     FD_TCP_FRESH,
     FD_TCP_CONNECTED,
     FD_UNIX_DGRAM,
+    FD_REGULAR_FILE,
 };
 
 static const char *const fd_kind_name[] = {
     "-1", "a closed descriptor", "a pipe's read end", "a pipe's write end",
     "a UDP socket", "a TCP socket not listening", "a connected TCP socket",
-    "a unix datagram socket",
+    "a unix datagram socket", "/dev/null",
 };
 
 static int fd_of_kind(enum fd_kind k)
@@ -812,6 +881,7 @@ static int fd_of_kind(enum fd_kind k)
     case FD_TCP_FRESH:     return fx.tcp_fresh;
     case FD_TCP_CONNECTED: return fx.client;
     case FD_UNIX_DGRAM:    return fx.unix_dgram;
+    case FD_REGULAR_FILE:  return fx.devnull;
     }
     return -1;
 }
@@ -832,6 +902,7 @@ static const struct fd_row {
     { FD_CLOSED, 0, { NB_ERR_ARG, 0, EBADF, 0, 0, "$FD" } },
     { FD_PIPE_READ, 0, { NB_ERR_ARG, 0, ENOTSOCK, 0, 0, "$FD" } },
     { FD_PIPE_WRITE, 0, { NB_ERR_ARG, 0, ENOTSOCK, 0, 0, "$FD" } },
+    { FD_REGULAR_FILE, 0, { NB_ERR_ARG, 0, ENOTSOCK, 0, 0, "$FD" } },
     /* accept(2) gives EOPNOTSUPP or EINVAL, reported as argument errors */
     { FD_UDP, 1, { NB_ERR_ARG, 0, EINVAL, EOPNOTSUPP, 0, "$FD" } },
     { FD_TCP_FRESH, 1, { NB_ERR_ARG, 0, EINVAL, 0, 0, "$FD" } },
@@ -855,16 +926,23 @@ START_TEST(bad_fd_row)
         snprintf(label, sizeof(label), "%s(%s, fd %d)", fn_name[c.fn],
                  fd_kind_name[row->kind], c.fd);
         check_failure(label, &c, &row->x);
+        if (c.fn == F_UDP_SENDTO) {  /* to the connected peer */
+            c.to = NULL;
+            snprintf(label, sizeof(label), "%s(%s, fd %d, to NULL)",
+                     fn_name[c.fn], fd_kind_name[row->kind], c.fd);
+            check_failure(label, &c, &row->x);
+        }
     }
 }
 END_TEST
 
 /* ------------------------------------------------- buffers and pointers */
 
-enum ptr_bad { P_NULL_BUF, P_HUGE_LEN, P_BAD_TO_LEN, P_NULL_OUT, P_NULL_FDS,
-               P_NEG_MAX };
+enum ptr_bad { P_NULL_BUF, P_HUGE_LEN, P_LEN_ABOVE_SSIZE_MAX, P_TO_LEN_0,
+               P_TO_LEN_OVER_1, P_TO_LEN_1000, P_TO_LEN_MAX, P_NULL_OUT,
+               P_NULL_FDS, P_NEG_MAX };
 
-static nb_addr oversized_to;
+static nb_addr bad_to;
 
 static const struct ptr_row {
     enum fn fn;
@@ -889,9 +967,24 @@ static const struct ptr_row {
       { NB_ERR_ARG, 0, 0, 0, 0, "#18446744073709551615|#4294967295" } },
     { F_UDP_RECVFROM, P_HUGE_LEN, "len SIZE_MAX",
       { NB_ERR_ARG, 0, 0, 0, 0, "#18446744073709551615|#4294967295" } },
-    /* a destination longer than a sockaddr_storage */
-    { F_UDP_SENDTO, P_BAD_TO_LEN, "to->len 1000",
+    /* the first length that does not fit */
+    { F_SEND_ALL, P_LEN_ABOVE_SSIZE_MAX, "len SSIZE_MAX + 1",
+      { NB_ERR_ARG, 0, 0, 0, 0, "#9223372036854775808|#2147483648" } },
+    { F_RECV_ALL, P_LEN_ABOVE_SSIZE_MAX, "len SSIZE_MAX + 1",
+      { NB_ERR_ARG, 0, 0, 0, 0, "#9223372036854775808|#2147483648" } },
+    { F_UDP_SENDTO, P_LEN_ABOVE_SSIZE_MAX, "len SSIZE_MAX + 1",
+      { NB_ERR_ARG, 0, 0, 0, 0, "#9223372036854775808|#2147483648" } },
+    { F_UDP_RECVFROM, P_LEN_ABOVE_SSIZE_MAX, "len SSIZE_MAX + 1",
+      { NB_ERR_ARG, 0, 0, 0, 0, "#9223372036854775808|#2147483648" } },
+    /* a destination that is empty or longer than a sockaddr_storage */
+    { F_UDP_SENDTO, P_TO_LEN_0, "to->len 0",
+      { NB_ERR_ARG, 0, 0, 0, 0, "#0" } },
+    { F_UDP_SENDTO, P_TO_LEN_OVER_1, "to->len sizeof(sockaddr_storage) + 1",
+      { NB_ERR_ARG, 0, 0, 0, 0, "#129" } },
+    { F_UDP_SENDTO, P_TO_LEN_1000, "to->len 1000",
       { NB_ERR_ARG, 0, 0, 0, 0, "#1000" } },
+    { F_UDP_SENDTO, P_TO_LEN_MAX, "to->len (socklen_t)-1",
+      { NB_ERR_ARG, 0, 0, 0, 0, "#4294967295" } },
     { F_LOCAL_ADDR, P_NULL_OUT, "out NULL",
       { NB_ERR_ARG, 0, 0, 0, 0, "NULL" } },
     { F_PEER_ADDR, P_NULL_OUT, "out NULL",
@@ -917,11 +1010,19 @@ START_TEST(bad_pointer_row)
     case P_HUGE_LEN:
         c.len = SIZE_MAX;
         break;
-    case P_BAD_TO_LEN:
-        memset(&oversized_to, 0, sizeof(oversized_to));
-        oversized_to = fx.udp_addr;
-        oversized_to.len = 1000;
-        c.to = &oversized_to;
+    case P_LEN_ABOVE_SSIZE_MAX:
+        c.len = (size_t)SSIZE_MAX + 1;
+        break;
+    case P_TO_LEN_0:
+    case P_TO_LEN_OVER_1:
+    case P_TO_LEN_1000:
+    case P_TO_LEN_MAX:
+        bad_to = fx.udp_addr;
+        bad_to.len = row->what == P_TO_LEN_0 ? 0
+                     : row->what == P_TO_LEN_OVER_1 ? sizeof(bad_to.ss) + 1
+                     : row->what == P_TO_LEN_1000 ? 1000
+                                                   : (socklen_t)-1;
+        c.to = &bad_to;
         break;
     case P_NULL_OUT:
         c.addr = NULL;
@@ -947,7 +1048,9 @@ START_TEST(null_buffer_with_zero_length_is_fine)
 
     nb_error_clear(&e);
     ck_assert_int_eq(nb_send_all(fx.client, NULL, 0, 300, &e), 0);
+    ck_assert_int_eq(nb_send_all(fx.client, NULL, 0, 0, &e), 0);
     ck_assert_int_eq(nb_recv_all(fx.server, NULL, 0, 300, &e), 0);
+    ck_assert_int_eq(nb_recv_all(fx.server, NULL, 0, 0, &e), 0);
     ck_assert_int_eq(nb_udp_sendto(fx.udp, NULL, 0, &fx.udp_addr, &e), 0);
     ck_assert_int_eq(e.code, NB_OK);
     ck_assert_int_eq(th_count_fds(), before);
@@ -1053,7 +1156,7 @@ START_TEST(success_leaves_err_untouched)
 
     prepare_success(&c, &extra);
     before = th_count_fds();
-    poison(&e);
+    th_poison(&e);
     memcpy(&before_e, &e, sizeof(e));
     r = invoke(&c, &e);
     ck_assert_msg(r >= 0, "%s failed: %s", fn_name[c.fn],
@@ -1080,6 +1183,7 @@ static Suite *args_suite(void)
     TCase *tc = tcase_create("args");
     TCase *env = tcase_create("listen_fds environment");
 
+    tcase_add_unchecked_fixture(tc, make_base_dir, remove_base_dir);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_loop_test(tc, bad_port_row, 0, N_PORT_ROWS);
     tcase_add_test(tc, service_name_port_listen);
@@ -1095,6 +1199,7 @@ static Suite *args_suite(void)
     tcase_add_test(tc, null_buffer_with_zero_length_is_fine);
     suite_add_tcase(s, tc);
 
+    tcase_add_unchecked_fixture(env, make_base_dir, remove_base_dir);
     tcase_add_checked_fixture(env, env_setup, env_teardown);
     tcase_add_loop_test(env, bad_listen_env_row, 0, N_ENV_ROWS);
     tcase_add_loop_test(env, success_leaves_err_untouched, 0, F_COUNT);

@@ -13,7 +13,8 @@
  * accept's queue, an address that fails while another one works, the
  * IPv6 wildcard falling back to IPv4); err->code, sys_errno, gai_error, op
  * and errno are the right ones; the message is one printable line that
- * starts with op and says why; nb_error_is_temporary() follows API.md;
+ * starts with op and says why; nb_error_is_temporary() follows
+ * nb_error(3);
  * transferred counts the bytes that really moved; no descriptor,
  * getaddrinfo result, malloc'd block or socket file is left behind; the
  * same holds when the calls only a failure path makes (getpeername and
@@ -282,7 +283,12 @@ static const char *op_of(enum fs_call call)
     }
 }
 
-/* What API.md and the header promise when this call fails with e. */
+/* What the pages promise when this call fails with e: netbasics(7)
+ * ("Errors", "Signals", "Descriptors": EINTR retried, close(2)'s errors
+ * ignored), nb_error(3) (op, codes), and the ERRORS section of each call's
+ * page (nb_tcp_listen(3) for the accept loop, nb_send_all(3) for
+ * NB_ERR_CLOSED, nb_unix_listen(3) for a stale file that stays in the
+ * way, nb_tcp_connect(3) for the SO_ERROR read and ENOMEM). */
 static void default_expect(const struct fs_event *ev, int e, struct expect *x)
 {
     memset(x, 0, sizeof(*x));
@@ -459,24 +465,6 @@ static void teardown(void)
 
 /* --------------------------------------------------- fixture helpers */
 
-static socklen_t make_sockaddr(struct sockaddr_storage *ss, const char *ip,
-                               int port)
-{
-    memset(ss, 0, sizeof(*ss));
-    if (strchr(ip, ':') == NULL) {
-        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-        sin->sin_family = AF_INET;
-        sin->sin_port = htons((uint16_t)port);
-        ck_assert_int_eq(inet_pton(AF_INET, ip, &sin->sin_addr), 1);
-        return sizeof(*sin);
-    } else {
-        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-        sin6->sin6_family = AF_INET6;
-        sin6->sin6_port = htons((uint16_t)port);
-        ck_assert_int_eq(inet_pton(AF_INET6, ip, &sin6->sin6_addr), 1);
-        return sizeof(*sin6);
-    }
-}
 
 /* A socket of type on ip, ephemeral port, its address in *ss; listening
  * when type is SOCK_STREAM. */
@@ -485,7 +473,7 @@ static int bound_on(const char *ip, int type, struct sockaddr_storage *ss,
 {
     int fd;
 
-    *len = make_sockaddr(ss, ip, 0);
+    *len = th_sockaddr(ss, ip, 0);
     fd = socket(ss->ss_family, type | SOCK_CLOEXEC, 0);
     ck_assert_int_ge(fd, 0);
     ck_assert_msg(bind(fd, (struct sockaddr *)ss, *len) == 0, "bind %s: %s",
@@ -642,8 +630,8 @@ static long call_listen_localhost(nb_error *e)
  * the first that binds (and listens) is used. */
 static void setup_two_local(void)
 {
-    F.peerlen[0] = make_sockaddr(&F.peers[0], "127.0.0.1", 0);
-    F.peerlen[1] = make_sockaddr(&F.peers[1], "127.0.0.2", 0);
+    F.peerlen[0] = th_sockaddr(&F.peers[0], "127.0.0.1", 0);
+    F.peerlen[1] = th_sockaddr(&F.peers[1], "127.0.0.2", 0);
 }
 
 static long call_listen_two(nb_error *e)
@@ -955,7 +943,7 @@ static void ok_udp_connected(long r, const struct expect *x)
 static void setup_udp_service(void)
 {
     /* "daytime" is 13: nothing is sent, a UDP connect only names it */
-    make_sockaddr(&F.peers[0], "127.0.0.1", 13);
+    th_sockaddr(&F.peers[0], "127.0.0.1", 13);
     F.peerlen[0] = sizeof(struct sockaddr_in);
 }
 
@@ -1460,14 +1448,6 @@ static const struct scenario scenarios[] = {
 
 /* ----------------------------------------------------- running a case */
 
-static void poison(nb_error *e)
-{
-    memset(e, 0x5a, sizeof(*e));
-    e->code = NB_ERR_CLOSED;
-    e->op = "poison";
-    e->attempts = 77;
-}
-
 static void check_message(const nb_error *e, const struct expect *x)
 {
     const char *m = e->message;
@@ -1558,7 +1538,7 @@ static void run_case(int s, const struct fault *faults, int nfaults,
 {
     const struct scenario *sc = &scenarios[s];
     const size_t label_len = strlen(label);
-    nb_error e, untouched;
+    nb_error e;
     long r;
     int i, saved, fds, fired, round;
     long gai0 = 0, mem0;
@@ -1592,8 +1572,7 @@ static void run_case(int s, const struct fault *faults, int nfaults,
                 if (!in_clean_trace(s, cleanup_faults[i].call))
                     fs_fail(cleanup_faults[i].call, FS_EVERY,
                             cleanup_faults[i].err);
-        poison(&e);
-        untouched = e;
+        th_poison(&e);
         errno = 0;
         fs_begin();
         r = sc->call(&e);
@@ -1610,7 +1589,7 @@ static void run_case(int s, const struct fault *faults, int nfaults,
                   nfaults);
         if (x->ok) {
             CHECK(r >= 0, "failed, want success: %s", e.message);
-            CHECK(memcmp(&e, &untouched, sizeof(e)) == 0,
+            CHECK(th_is_poisoned(&e),
                   "err was changed by a call that succeeded");
             sc->check_ok(r, x);
         } else {
@@ -1635,7 +1614,7 @@ static void run_case(int s, const struct fault *faults, int nfaults,
     if (sc->refill != NULL)
         sc->refill();
     fds = th_count_fds();
-    poison(&e);
+    th_poison(&e);
     fs_begin();
     r = sc->call(&e);
     fs_end();
@@ -1688,7 +1667,7 @@ START_TEST(clean_call_succeeds_and_its_calls_are_recorded)
     fds = th_count_fds();
     if (sc->prepare != NULL)
         sc->prepare();
-    poison(&e);
+    th_poison(&e);
     fs_begin();
     r = sc->call(&e);
     fs_end();
@@ -1847,7 +1826,7 @@ static void retried_everywhere(int s, const struct retried *rt)
     for (j = 0; j < rt->ncalls; j++)
         fs_fail_if(rt->calls[j], FS_ALTERNATE, rt->err, rt->only_if_blocking,
                    rt->only_if_nonblocking);
-    poison(&e);
+    th_poison(&e);
     fs_begin();
     r = sc->call(&e);
     fs_end();
@@ -2101,9 +2080,10 @@ END_TEST
 
 /* --------------------------------------------- the wildcard without IPv6 */
 
-/* On a kernel without IPv6 the wildcard is 0.0.0.0 (API.md): when that
- * bind then fails, its error is the one to report, not the IPv6 socket's
- * absence, which is not a failure but the fallback's reason. */
+/* On a kernel without IPv6 the wildcard is 0.0.0.0 (netbasics(7), "Hosts
+ * and ports"): when that bind then fails, its error is the one to report,
+ * not the IPv6 socket's absence, which is not a failure but the fallback's
+ * reason (nb_tcp_listen(3), ERRORS). */
 enum { NO_V6_SOCKET, NO_V6_ADDRESS, N_NO_V6 };
 
 START_TEST(wildcard_without_ipv6_reports_the_ipv4_failure)

@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stddef.h>
@@ -76,25 +75,14 @@ static int serial;
  * away there. */
 static char base_dir[64];
 
-static int remove_entry(const char *path, const struct stat *st, int flag,
-                        struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
 static void make_base_dir(void)
 {
-    strcpy(base_dir, "/tmp/nb-test-fds-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(base_dir));
+    th_make_dir(base_dir, "nb-test-fds");
 }
 
 static void remove_base_dir(void)
 {
-    nftw(base_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    th_remove_tree(base_dir);
 }
 
 static int unix_socket_at(const char *path, int type, int listening)
@@ -147,31 +135,18 @@ static int unix_connect_raw(const char *path, int nonblock)
 static int tcp_connect_raw(int family, const char *port)
 {
     struct sockaddr_storage ss;
-    socklen_t len;
+    socklen_t len = th_loopback(&ss, family, atoi(port));
     int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
     ck_assert_int_ge(fd, 0);
-    memset(&ss, 0, sizeof(ss));
-    if (family == AF_INET) {
-        struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-        sin->sin_family = AF_INET;
-        sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        sin->sin_port = htons((uint16_t)atoi(port));
-        len = sizeof(*sin);
-    } else {
-        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-        sin6->sin6_family = AF_INET6;
-        sin6->sin6_addr = in6addr_loopback;
-        sin6->sin6_port = htons((uint16_t)atoi(port));
-        len = sizeof(*sin6);
-    }
     ck_assert_int_eq(connect(fd, (struct sockaddr *)&ss, len), 0);
     return fd;
 }
 
 static void setup(void)
 {
-    struct sockaddr_in sin;
+    struct sockaddr_storage ss;
+    socklen_t len;
     int fd;
 
     memset(&env, 0, sizeof(env));
@@ -209,17 +184,12 @@ static void setup(void)
     }
 
     /* a port that refuses: bound, never listening */
-    env.refuser = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ck_assert_int_ge(env.refuser, 0);
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(bind(env.refuser, (struct sockaddr *)&sin, sizeof(sin)), 0);
-    th_port_of(env.refuser, env.refused_port);
+    env.refuser = th_refusing_port(AF_INET, env.refused_port);
 
     env.udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     ck_assert_int_ge(env.udp, 0);
-    ck_assert_int_eq(bind(env.udp, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    len = th_loopback(&ss, AF_INET, 0);
+    ck_assert_int_eq(bind(env.udp, (struct sockaddr *)&ss, len), 0);
     th_port_of(env.udp, env.udp_port);
 
     env.unix_listener = unix_socket_at(env.live, SOCK_STREAM, 1);
@@ -570,8 +540,10 @@ START_TEST(descriptor_accounting_row)
     nb_error e;
     int before, after, fd, got_errno;
 
-    if ((r->needs & NEED_IPV6) && env.tcp6_listener < 0)
-        return;  /* no IPv6 here */
+    if ((r->needs & NEED_IPV6) && env.tcp6_listener < 0) {
+        th_skip("%s: no IPv6 here", r->name);
+        return;
+    }
     if (r->needs & NEED_STALL) {
         th_stall_open(&env.stall, AF_INET);
         env.have_stall = 1;

@@ -5,7 +5,8 @@
  * addresses: listeners that accept, ports that refuse, and "stalled"
  * listeners whose full accept queue drops SYNs.
  *
- * What the race promises (lib/internal.h, API.md, netbasics.h): attempts
+ * What the race promises (lib/internal.h, nb__connect_race; netbasics.h
+ * and nb_tcp_connect(3), "Happy Eyeballs", "Deadline" and ERRORS): attempts
  * start in list order, the next one `delay_ms` after the previous one
  * started, or at once when the previous one failed; the first to connect
  * wins and every other socket is closed; one deadline covers the whole
@@ -81,24 +82,6 @@ static void list_add(struct addr_list *l, const char *ip, const char *port)
 
 /* -------------------------------------------------------------- fixtures */
 
-static socklen_t fill_sockaddr(struct sockaddr_storage *ss, const char *ip,
-                               int port)
-{
-    memset(ss, 0, sizeof(*ss));
-    if (strchr(ip, ':') == NULL) {
-        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-        sin->sin_family = AF_INET;
-        sin->sin_port = htons((uint16_t)port);
-        ck_assert_int_eq(inet_pton(AF_INET, ip, &sin->sin_addr), 1);
-        return sizeof(*sin);
-    } else {
-        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-        sin6->sin6_family = AF_INET6;
-        sin6->sin6_port = htons((uint16_t)port);
-        ck_assert_int_eq(inet_pton(AF_INET6, ip, &sin6->sin6_addr), 1);
-        return sizeof(*sin6);
-    }
-}
 
 /* A socket bound to ip on an ephemeral port, listening when `listening`;
  * without listen() connects to the port are refused, and nobody else can
@@ -106,7 +89,7 @@ static socklen_t fill_sockaddr(struct sockaddr_storage *ss, const char *ip,
 static int bound_socket(const char *ip, int listening, char port[8])
 {
     struct sockaddr_storage ss;
-    socklen_t len = fill_sockaddr(&ss, ip, 0);
+    socklen_t len = th_sockaddr(&ss, ip, 0);
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
     ck_assert_int_ge(fd, 0);
@@ -183,20 +166,6 @@ static int race(const struct addr_list *l, int timeout_ms, int delay_ms,
                   "took %lld ms, want %d <= ms < %d", (long long)(ms),      \
                   (lo), (hi))
 
-/* Sets e to a recognisable non-error so that "left untouched" shows. */
-static void poison(nb_error *e)
-{
-    memset(e, 0x5a, sizeof(*e));
-    e->code = NB_ERR_CLOSED;
-    e->attempts = 77;
-}
-
-static void check_poisoned(const nb_error *e)
-{
-    ck_assert_int_eq(e->code, NB_ERR_CLOSED);
-    ck_assert_int_eq(e->attempts, 77);
-}
-
 /* ------------------------------------------------- (a) quick failures */
 
 /* A refusal starts the next attempt at once: no waiting for the delay. */
@@ -214,11 +183,11 @@ START_TEST(refused_first_moves_on_at_once)
     list_add(&l, other_loopback(), p1);
     list_add(&l, "127.0.0.1", p2);
     before = th_count_fds();
-    poison(&e);
+    th_poison(&e);
     fd = race(&l, 2000, 250, 0, &e, &ms);
     ck_assert_msg(fd >= 0, "%s", e.message);
     assert_elapsed(ms, 0, 200);
-    check_poisoned(&e);  /* success leaves *err alone, attempts included */
+    th_assert_untouched(&e);  /* success leaves *err alone, attempts included */
     ck_assert_int_eq(th_count_fds(), before + 1);
     ck_assert_int_eq(th_is_cloexec(fd), 1);
     ck_assert_int_eq(th_is_nonblock(fd), 0);

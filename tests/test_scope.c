@@ -23,19 +23,19 @@
 
 #include "helpers.h"
 
-/* The loopback interface's index, or 0 (with a note) when the test cannot
- * run here. */
-static unsigned loopback_index(void)
+/* The loopback interface's index, or 0 when the test cannot run here (it
+ * then says SKIP for the test named). */
+static unsigned loopback_index(const char *test)
 {
     unsigned ifindex;
 
     if (!th_have_ipv6()) {
-        fprintf(stderr, "test_scope: no IPv6 loopback, nothing checked\n");
+        th_skip_at(test, 0, "no IPv6 loopback");
         return 0;
     }
     ifindex = if_nametoindex("lo");
     if (ifindex == 0)
-        fprintf(stderr, "test_scope: no interface \"lo\", nothing checked\n");
+        th_skip_at(test, 0, "no interface \"lo\"");
     return ifindex;
 }
 
@@ -85,7 +85,7 @@ static void round_trip(const char *listen_host, const char *connect_host)
 
 START_TEST(zone_by_interface_name)
 {
-    if (loopback_index() == 0)
+    if (loopback_index(__func__) == 0)
         return;
     round_trip("::1%lo", "::1%lo");
 }
@@ -93,7 +93,7 @@ END_TEST
 
 START_TEST(zone_by_interface_number)
 {
-    unsigned ifindex = loopback_index();
+    unsigned ifindex = loopback_index(__func__);
     char host[32];
 
     if (ifindex == 0)
@@ -105,7 +105,7 @@ END_TEST
 
 START_TEST(bracketed_host_with_zone)
 {
-    if (loopback_index() == 0)
+    if (loopback_index(__func__) == 0)
         return;
     round_trip("[::1%lo]", "[::1%lo]");
 }
@@ -118,7 +118,7 @@ START_TEST(udp_bind_and_connect_with_zone)
     nb_error e;
     int bfd, cfd;
 
-    if (loopback_index() == 0)
+    if (loopback_index(__func__) == 0)
         return;
     bfd = nb_udp_bind("::1%lo", "0", 0, &e);
     ck_assert_msg(bfd >= 0, "udp bind: %s", e.message);
@@ -160,7 +160,7 @@ START_TEST(unknown_zone_is_a_resolve_error)
     size_t n;
     nb_error e;
 
-    if (loopback_index() == 0)
+    if (loopback_index(__func__) == 0)
         return;
     /* the message names the host as given, brackets added for a ':' */
     bare = host[0] == '[' ? host + 1 : host;

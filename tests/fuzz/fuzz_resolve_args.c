@@ -21,8 +21,9 @@
  * bit 3: err NULL; bit 4: raw 32-bit flags follow); then the host up to a
  * NUL byte and the port after it.
  *
- * Checked, against an independent reading of the contract (API.md,
- * internal.h):
+ * Checked, against an independent reading of the contract (netbasics(7),
+ * "Hosts and ports" and "Flags"; the ERRORS sections of nb_tcp_listen(3),
+ * nb_tcp_connect(3) and nb_udp_bind(3); internal.h):
  *  - nb__check_flags accepts exactly the flags each call allows (and never
  *    IPV4_ONLY with IPV6_ONLY); nb__parse_port accepts exactly 0..65535 in
  *    decimal and service-name-like words, and gives the number;
@@ -58,7 +59,8 @@
 #include "fuzz.h"
 #include "internal.h"
 
-/* The flags each call accepts, as API.md lists them. */
+/* The flags each call accepts, as the table in netbasics(7), "Flags",
+ * lists them. */
 #define F_NONBLOCK  0x01
 #define F_REUSEPORT 0x02
 #define F_IPV4      0x04

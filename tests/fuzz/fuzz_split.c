@@ -8,8 +8,9 @@
  * write past them.
  *
  * Checked:
- *  - the result is what the contract (netbasics.h, API.md) says, computed
- *    here independently: "[h]:p" with h non-empty and free of brackets,
+ *  - the result is what the contract (netbasics.h, nb_split_hostport(3))
+ *    says, computed here independently: "[h]:p" with h non-empty and free
+ *    of brackets,
  *    or "h:p" with h free of ':', '[' and ']'; p non-empty and free of
  *    ':', '[' and ']'; each part shorter than its buffer;
  *  - on success both parts are NUL-terminated inside their buffers, the
