@@ -19,7 +19,9 @@ UNIT_TESTS = \
 	tests/test_emfile \
 	tests/test_threads \
 	tests/test_fds \
-	tests/test_scope
+	tests/test_scope \
+	tests/test_recv \
+	tests/test_dgram
 
 SHELL_TESTS = \
 	tests/exports.sh \
@@ -106,6 +108,10 @@ tests_test_fds_CFLAGS = $(TEST_CFLAGS)
 tests_test_fds_LDADD = $(TEST_LIBS)
 tests_test_scope_CFLAGS = $(TEST_CFLAGS)
 tests_test_scope_LDADD = $(TEST_LIBS)
+tests_test_recv_CFLAGS = $(TEST_CFLAGS)
+tests_test_recv_LDADD = $(TEST_LIBS)
+tests_test_dgram_CFLAGS = $(TEST_CFLAGS)
+tests_test_dgram_LDADD = $(TEST_LIBS)
 tests_test_race_CFLAGS = $(TEST_CFLAGS)
 tests_test_race_CPPFLAGS = $(NB_INTERNAL_INCLUDES)
 tests_test_race_LDADD = $(NB_INTERNAL_LIBS)
