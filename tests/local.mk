@@ -21,7 +21,8 @@ UNIT_TESTS = \
 	tests/test_fds \
 	tests/test_scope \
 	tests/test_recv \
-	tests/test_dgram
+	tests/test_dgram \
+	tests/test_messages
 
 SHELL_TESTS = \
 	tests/exports.sh \
@@ -112,6 +113,8 @@ tests_test_recv_CFLAGS = $(TEST_CFLAGS)
 tests_test_recv_LDADD = $(TEST_LIBS)
 tests_test_dgram_CFLAGS = $(TEST_CFLAGS)
 tests_test_dgram_LDADD = $(TEST_LIBS)
+tests_test_messages_CFLAGS = $(TEST_CFLAGS)
+tests_test_messages_LDADD = $(TEST_LIBS)
 tests_test_race_CFLAGS = $(TEST_CFLAGS)
 tests_test_race_CPPFLAGS = $(NB_INTERNAL_INCLUDES)
 tests_test_race_LDADD = $(NB_INTERNAL_LIBS)
