@@ -57,7 +57,8 @@ EXTRA_DIST += \
 # objects are the very ones the shared library is made of.
 INTERNAL_TESTS = \
 	tests/test_race \
-	tests/test_faults
+	tests/test_faults \
+	tests/test_tcpopt
 
 if HAVE_CHECK
 TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
@@ -134,6 +135,12 @@ tests_test_faults_LDFLAGS = \
 	-Wl,--wrap=sendto -Wl,--wrap=recvfrom -Wl,--wrap=getaddrinfo \
 	-Wl,--wrap=freeaddrinfo -Wl,--wrap=getservbyname_r -Wl,--wrap=lstat \
 	-Wl,--wrap=unlink -Wl,--wrap=malloc -Wl,--wrap=free -Wl,--wrap=close
+# nb_tcp_keepalive and nb_tcp_user_timeout, with setsockopt(2) made to
+# fail on demand (tests/test_tcpopt.c says why it links the objects).
+tests_test_tcpopt_CFLAGS = $(TEST_CFLAGS)
+tests_test_tcpopt_CPPFLAGS = $(NB_INTERNAL_INCLUDES)
+tests_test_tcpopt_LDADD = $(NB_INTERNAL_LIBS)
+tests_test_tcpopt_LDFLAGS = -Wl,--wrap=setsockopt
 # Helper programs run by the shell tests (not tests themselves).
 # -no-install: a real binary, no libtool wrapper script, so that strace
 # sees the program itself.
