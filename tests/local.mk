@@ -36,7 +36,8 @@ SHELL_TESTS = \
 	tests/systemd-units.sh \
 	tests/load.sh \
 	tests/fuzz-replay.sh \
-	tests/layering.sh
+	tests/layering.sh \
+	tests/nodiscard.sh
 
 TEST_EXTENSIONS = .sh
 SH_LOG_COMPILER = $(SHELL)
