@@ -37,7 +37,8 @@ SHELL_TESTS = \
 	tests/load.sh \
 	tests/fuzz-replay.sh \
 	tests/layering.sh \
-	tests/nodiscard.sh
+	tests/nodiscard.sh \
+	tests/man-int-args.sh
 
 TEST_EXTENSIONS = .sh
 SH_LOG_COMPILER = $(SHELL)
