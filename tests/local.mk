@@ -38,7 +38,8 @@ SHELL_TESTS = \
 	tests/fuzz-replay.sh \
 	tests/layering.sh \
 	tests/nodiscard.sh \
-	tests/man-int-args.sh
+	tests/man-int-args.sh \
+	tests/accept-loop-example.sh
 
 TEST_EXTENSIONS = .sh
 SH_LOG_COMPILER = $(SHELL)
