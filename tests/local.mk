@@ -39,7 +39,8 @@ SHELL_TESTS = \
 	tests/layering.sh \
 	tests/nodiscard.sh \
 	tests/man-int-args.sh \
-	tests/accept-loop-example.sh
+	tests/accept-loop-example.sh \
+	tests/install-docs.sh
 
 TEST_EXTENSIONS = .sh
 SH_LOG_COMPILER = $(SHELL)
