@@ -12,12 +12,15 @@ dist_man_MANS = \
 	man/man3/nb_tcp_listen.3 \
 	man/man3/nb_tcp_accept.3 \
 	man/man3/nb_tcp_connect.3 \
+	man/man3/nb_tcp_keepalive.3 \
+	man/man3/nb_tcp_user_timeout.3 \
 	man/man3/nb_udp_bind.3 \
 	man/man3/nb_udp_connect.3 \
 	man/man3/nb_udp_sendto.3 \
 	man/man3/nb_udp_recvfrom.3 \
 	man/man3/nb_send_all.3 \
 	man/man3/nb_recv_all.3 \
+	man/man3/nb_recv.3 \
 	man/man3/nb_addr_format.3 \
 	man/man3/nb_addr.3 \
 	man/man3/nb_local_addr.3 \

@@ -21,7 +21,10 @@ UNIT_TESTS = \
 	tests/test_threads \
 	tests/test_fds \
 	tests/test_scope \
-	tests/test_timeproto
+	tests/test_timeproto \
+	tests/test_recv \
+	tests/test_dgram \
+	tests/test_messages
 
 SHELL_TESTS = \
 	tests/exports.sh \
@@ -40,7 +43,11 @@ SHELL_TESTS = \
 	tests/layering.sh \
 	tests/header-abi.sh \
 	tests/time64-symbols.sh \
-	tests/configure-requirements.sh
+	tests/configure-requirements.sh \
+	tests/nodiscard.sh \
+	tests/man-int-args.sh \
+	tests/accept-loop-example.sh \
+	tests/install-docs.sh
 
 TEST_EXTENSIONS = .sh
 SH_LOG_COMPILER = $(SHELL)
@@ -69,7 +76,8 @@ tests/load.log: examples/time-server
 # objects are the very ones the shared library is made of.
 INTERNAL_TESTS = \
 	tests/test_race \
-	tests/test_faults
+	tests/test_faults \
+	tests/test_tcpopt
 
 if HAVE_CHECK
 TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
@@ -130,6 +138,12 @@ tests_test_timeproto_SOURCES = tests/test_timeproto.c \
 tests_test_timeproto_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/examples
 tests_test_timeproto_CFLAGS = $(TEST_CFLAGS)
 tests_test_timeproto_LDADD = $(TEST_LIBS)
+tests_test_recv_CFLAGS = $(TEST_CFLAGS)
+tests_test_recv_LDADD = $(TEST_LIBS)
+tests_test_dgram_CFLAGS = $(TEST_CFLAGS)
+tests_test_dgram_LDADD = $(TEST_LIBS)
+tests_test_messages_CFLAGS = $(TEST_CFLAGS)
+tests_test_messages_LDADD = $(TEST_LIBS)
 tests_test_race_CFLAGS = $(TEST_CFLAGS)
 tests_test_race_CPPFLAGS = $(NB_INTERNAL_INCLUDES)
 tests_test_race_LDADD = $(NB_INTERNAL_LIBS)
@@ -153,6 +167,12 @@ tests_test_faults_LDFLAGS = \
 	-Wl,--wrap=getservbyname_r -Wl,--wrap=if_nametoindex \
 	-Wl,--wrap=if_indextoname -Wl,--wrap=lstat -Wl,--wrap=unlink \
 	-Wl,--wrap=malloc -Wl,--wrap=free -Wl,--wrap=close
+# nb_tcp_keepalive and nb_tcp_user_timeout, with setsockopt(2) made to
+# fail on demand (tests/test_tcpopt.c says why it links the objects).
+tests_test_tcpopt_CFLAGS = $(TEST_CFLAGS)
+tests_test_tcpopt_CPPFLAGS = $(NB_INTERNAL_INCLUDES)
+tests_test_tcpopt_LDADD = $(NB_INTERNAL_LIBS)
+tests_test_tcpopt_LDFLAGS = -Wl,--wrap=setsockopt
 # Helper programs run by the shell tests (not tests themselves).
 # -no-install: a real binary, no libtool wrapper script, so that strace
 # sees the program itself.

@@ -256,7 +256,7 @@ if [ -n "${TUTORIAL_BIN:-}" ]; then
 fi
 for p in tcp-server-naive tcp-client-naive tcp-server-raw tcp-client-raw \
          tcp-server-nb tcp-client-nb udp-server-raw udp-client-raw \
-         udp-server-nb udp-client-nb connect-report; do
+         udp-server-nb udp-client-nb connect-report line-client-nb; do
     [ -x "$bin/$p" ] || fail "programs" "$p.c is not in the tutorial, or did not build"
 done
 if [ "$failed" -gt 0 ]; then
@@ -344,7 +344,7 @@ for s in tcp-server-naive tcp-server-raw tcp-server-nb; do
     P=${port[$s]}
     pattern=$DAYTIME_ISO
     [ "$s" = tcp-server-naive ] && pattern=$DAYTIME_CTIME
-    for c in tcp-client-naive tcp-client-raw tcp-client-nb; do
+    for c in tcp-client-naive tcp-client-raw tcp-client-nb line-client-nb; do
         expect_time "$c 127.0.0.1 -> $s" "$pattern" "$bin/$c" 127.0.0.1 "$P"
     done
     [ "$have_ipv6" = yes ] || continue
