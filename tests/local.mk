@@ -19,7 +19,8 @@ UNIT_TESTS = \
 	tests/test_emfile \
 	tests/test_threads \
 	tests/test_fds \
-	tests/test_scope
+	tests/test_scope \
+	tests/test_udpguard
 
 SHELL_TESTS = \
 	tests/exports.sh \
@@ -104,6 +105,13 @@ tests_test_fds_CFLAGS = $(TEST_CFLAGS)
 tests_test_fds_LDADD = $(TEST_LIBS)
 tests_test_scope_CFLAGS = $(TEST_CFLAGS)
 tests_test_scope_LDADD = $(TEST_LIBS)
+# The UDP guard of time-server, and the time protocols it reads, are
+# compiled into the test: they belong to the examples, not the library.
+tests_test_udpguard_SOURCES = tests/test_udpguard.c \
+	examples/udpguard.c examples/udpguard.h $(EXAMPLE_SOURCES)
+tests_test_udpguard_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/examples
+tests_test_udpguard_CFLAGS = $(TEST_CFLAGS)
+tests_test_udpguard_LDADD = $(TEST_LIBS)
 tests_test_race_CFLAGS = $(TEST_CFLAGS)
 tests_test_race_CPPFLAGS = $(NB_INTERNAL_INCLUDES)
 tests_test_race_LDADD = $(NB_INTERNAL_LIBS)
