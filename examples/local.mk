@@ -5,7 +5,8 @@ EXAMPLE_SOURCES = examples/timeproto.c examples/timeproto.h
 # time-server in parts; time-server.h lists them.
 examples_time_server_SOURCES = examples/time-server.c examples/time-server.h \
 	examples/server-sockets.c examples/server-loop.c \
-	examples/server-workers.c $(EXAMPLE_SOURCES)
+	examples/server-workers.c examples/udpguard.c examples/udpguard.h \
+	$(EXAMPLE_SOURCES)
 examples_time_server_LDADD = lib/libnetbasics.la
 examples_time_client_SOURCES = examples/time-client.c $(EXAMPLE_SOURCES)
 examples_time_client_LDADD = lib/libnetbasics.la

@@ -2,9 +2,10 @@
  * server-loop.c - how one time-server process serves its sockets.
  *
  * For each TCP (or Unix) client: send the current time and close.  For
- * each UDP datagram: one reply.  One ppoll() waits for all the sockets
- * and for the end of an accept pause, and is the only place where SIGINT
- * and SIGTERM are let in.
+ * each UDP datagram the guard lets through (udpguard.h): one reply.  One
+ * ppoll() waits for all the sockets, for the end of an accept pause and
+ * for the next summary of what the guard dropped, and is the only place
+ * where SIGINT and SIGTERM are let in.
  */
 #include "config.h"
 
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "time-server.h"
@@ -148,32 +150,54 @@ static void serve_stream(struct server *s, int listen_fd)
     }
 }
 
-/* One datagram in, one reply out.  Junk and empty datagrams are answered
- * like any other; a failure is logged and forgotten. */
-static void serve_datagram(const struct server *s, int fd)
+/* One datagram in, at most one reply out.  Any datagram asks (RFC 867
+ * and 868), junk and empty ones included, unless the guard says no; a
+ * failure is logged and forgotten. */
+static void serve_datagram(struct server *s, int fd)
 {
     char in[512], reply[TP_REPLY_MAX];
     struct timespec now;
     nb_addr peer;
     nb_error err;
+    ssize_t n;
     size_t len;
+    int is_reply;
 
     /* poll said readable; the short deadline only guards against a
      * datagram that vanished in between */
-    if (nb_udp_recvfrom(fd, in, sizeof(in), &peer, 1, &err) < 0 &&
-        !(err.code == NB_ERR_SYSTEM && err.sys_errno == EMSGSIZE)) {
+    n = nb_udp_recvfrom(fd, in, sizeof(in), &peer, 1, &err);
+    if (n < 0 && err.code == NB_ERR_SYSTEM && err.sys_errno == EMSGSIZE)
+        n = (ssize_t)sizeof(in);  /* longer: its first bytes are enough */
+    if (n < 0) {
         if (err.code != NB_ERR_TIMEOUT)
             fprintf(stderr, PROGRAM ": %s\n", nb_error_message(&err));
         return;
     }
-    log_client(s, &peer, "datagram");
     clock_gettime(CLOCK_REALTIME, &now);
+    is_reply = tp_looks_like_reply(in, (size_t)n, now.tv_sec);
+    if (ug_check(&s->guard, &peer, is_reply, monotonic_ns()) != UG_ANSWER)
+        return;  /* counted: the next summary line tells */
+    log_client(s, &peer, "datagram");
     len = tp_make_reply(s->opt->proto, &now, reply, sizeof(reply));
     if (nb_udp_sendto(fd, reply, len, &peer, &err) < 0)
         log_client(s, &peer, nb_error_message(&err));
 }
 
 /* ------------------------------------------------------------ the loop */
+
+/* The UDP summary line, when it is due (or, at the end, when anything is
+ * left to tell).  With -q it is not printed, but the counts start again,
+ * so that it is not due forever. */
+static void report_guard(struct server *s, int final)
+{
+    int64_t due = ug_summary_due(&s->guard), now = monotonic_ns();
+    char line[512];
+
+    if (due < 0 || (!final && now < due))
+        return;
+    if (ug_summary(&s->guard, now, line, sizeof(line)) && !s->opt->quiet)
+        fprintf(stderr, PROGRAM ": %s\n", line);
+}
 
 /* Milliseconds from now to t (ns), rounded up; 0 when t has come. */
 static int64_t ms_until(int64_t t, int64_t now)
@@ -182,18 +206,20 @@ static int64_t ms_until(int64_t t, int64_t now)
 }
 
 /* Milliseconds until ppoll must return by itself (0: now, -1: never):
- * the end of an accept pause, at most a second away. */
+ * the end of an accept pause, or the next UDP summary.  Both are at most
+ * seconds away. */
 static int wait_ms(struct server *s)
 {
-    int64_t ms = -1;
+    int64_t now = monotonic_ns(), due = ug_summary_due(&s->guard);
+    int64_t ms = due < 0 ? -1 : ms_until(due, now);
 
     if (s->paused) {
         int64_t resume = (int64_t)s->resume.tv_sec * 1000000000 +
                          s->resume.tv_nsec;
-        int64_t left = ms_until(resume, monotonic_ns());
+        int64_t left = ms_until(resume, now);
         if (left == 0)
             s->paused = 0;  /* its length is kept: the next failure doubles it */
-        else
+        else if (ms < 0 || left < ms)
             ms = left;
     }
     return (int)ms;
@@ -202,9 +228,20 @@ static int wait_ms(struct server *s)
 void server_init(struct server *s, const struct socket_set *set,
                  const struct options *opt)
 {
+    uint64_t key[2];
+
     memset(s, 0, sizeof(*s));
     s->set = *set;
     s->opt = opt;
+    /* A secret key, so that no one can pick addresses that crowd one
+     * corner of the guard's table.  Without getrandom (older kernels),
+     * the clocks and the pid are less secret but still unknown from
+     * outside. */
+    if (getrandom(key, sizeof(key), 0) != (ssize_t)sizeof(key)) {
+        key[0] = (uint64_t)monotonic_ns() ^ (uint64_t)time(NULL) << 32;
+        key[1] = (uint64_t)getpid() * UINT64_C(0x9e3779b97f4a7c15);
+    }
+    ug_init(&s->guard, &opt->udp_limits, key, monotonic_ns());
 }
 
 void serve_forever(struct server *s)
@@ -234,7 +271,9 @@ void serve_forever(struct server *s)
             else
                 serve_datagram(s, set->pfd[i].fd);
         }
+        report_guard(s, 0);
     }
+    report_guard(s, 1);
     for (i = 0; i < set->n; i++)
         close(set->pfd[i].fd);
 }

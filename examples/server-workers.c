@@ -7,6 +7,10 @@
  * every socket open, so a worker that dies loses no queued connection: its
  * replacement takes over the same listener.  The parent restarts dead
  * workers, and stops them all on SIGINT or SIGTERM.
+ *
+ * Each worker has its own UDP guard: the kernel sends one client's
+ * datagrams (one address and port) to one worker, but a source that
+ * changes ports can reach them all, so the UDP limits hold per worker.
  */
 #include "config.h"
 

@@ -3,9 +3,10 @@
  * grown into a real tool.
  *
  * For each TCP client: send the current time and close.  With -u, also
- * answer every UDP datagram with one reply.  One process polls all its
- * sockets; with -w N, N worker processes share the port with SO_REUSEPORT
- * and the parent restarts any that die.
+ * answer UDP datagrams, one reply each, but never in a way that can be
+ * turned against others (udpguard.h).  One process polls all its sockets;
+ * with -w N, N worker processes share the port with SO_REUSEPORT and the
+ * parent restarts any that die.
  *
  * This file reads the command line and starts the parts listed in
  * time-server.h.
@@ -24,22 +25,33 @@
 
 #define DEFAULT_PORT "9999"
 #define MAX_WORKERS 256
+#define STR(x) #x
+#define XSTR(x) STR(x)
 
 static void usage(FILE *out)
 {
     fprintf(out,
         "usage: " PROGRAM " [-H HOST] [-p PORT] [-4|-6] [-u] [-P daytime|time]\n"
-        "                   [-w N] [-U PATH] [-q] [-h] [-V]\n"
+        "                   [-r BURST/RATE] [-R RATE] [-w N] [-U PATH] [-q]\n"
+        "                   [-h] [-V]\n"
         "  -H HOST  address to listen on (default: all, IPv6 and IPv4)\n"
         "  -p PORT  port number or service name (default " DEFAULT_PORT
         "; 0: any free port)\n"
         "  -4, -6   IPv4 only, IPv6 only\n"
         "  -u       also answer UDP datagrams on the same port\n"
+        "  -r BURST/RATE  UDP: replies one source address gets at once, then\n"
+        "           per second (default " XSTR(UG_DEFAULT_BURST) "/"
+        XSTR(UG_DEFAULT_RATE) ")\n"
+        "  -R RATE  UDP: replies per second to all sources together (default "
+        XSTR(UG_DEFAULT_TOTAL_RATE) ")\n"
         "  -P PROTO daytime (RFC 867 text, default) or time (RFC 868)\n"
         "  -w N     N worker processes sharing the port (SO_REUSEPORT)\n"
         "  -U PATH  also listen on a Unix socket (\"@name\": abstract)\n"
-        "  -q       do not log clients\n"
+        "  -q       do not log clients, nor what UDP left unanswered\n"
         "  -h       this help;  -V  version\n"
+        "UDP datagrams from ports below 1024, from broadcast or multicast\n"
+        "addresses, or that are themselves a time reply, are never answered;\n"
+        "what was not answered is logged in one line every 10 s at most.\n"
         "Sockets passed by systemd socket activation are used instead of -H/-p/-U.\n");
 }
 
@@ -70,14 +82,23 @@ static int parse_workers(const char *s)
     return (int)n;
 }
 
+static void set_defaults(struct options *opt)
+{
+    memset(opt, 0, sizeof(*opt));
+    opt->port = DEFAULT_PORT;
+    opt->proto = TP_DAYTIME;
+    opt->udp_limits.burst = UG_DEFAULT_BURST;
+    opt->udp_limits.rate = UG_DEFAULT_RATE;
+    opt->udp_limits.total_rate = UG_DEFAULT_TOTAL_RATE;
+}
+
 static void parse_options(int argc, char **argv, struct options *opt)
 {
     int c;
 
-    memset(opt, 0, sizeof(*opt));
-    opt->port = DEFAULT_PORT;
-    opt->proto = TP_DAYTIME;
-    while ((c = getopt(argc, argv, ":H:p:46uP:w:U:qhV")) != -1) {
+    set_defaults(opt);
+    /* leading ':': getopt reports nothing itself, die_usage does */
+    while ((c = getopt(argc, argv, ":H:p:46uP:r:R:w:U:qhV")) != -1) {
         switch (c) {
         case 'H': opt->host = optarg; break;
         case 'p': opt->port = optarg; break;
@@ -87,6 +108,15 @@ static void parse_options(int argc, char **argv, struct options *opt)
         case 'P':
             if (tp_protocol_parse(optarg, &opt->proto) != 0)
                 die_usage("invalid protocol '%s' (daytime or time)", optarg);
+            break;
+        case 'r':
+            if (ug_parse_source_limit(optarg, &opt->udp_limits) != 0)
+                die_usage("invalid limit '%s' (BURST/RATE, each 1..%d)",
+                          optarg, UG_LIMIT_MAX);
+            break;
+        case 'R':
+            if (ug_parse_rate(optarg, &opt->udp_limits.total_rate) != 0)
+                die_usage("invalid rate '%s' (1..%d)", optarg, UG_LIMIT_MAX);
             break;
         case 'w': opt->workers = parse_workers(optarg); break;
         case 'U': opt->unix_path = optarg; break;

@@ -5,6 +5,7 @@
  *   server-sockets.c  opening the sockets: TCP, UDP, Unix, socket activation
  *   server-loop.c     serving them: one ppoll() loop, signals, EMFILE back-off
  *   server-workers.c  -w N: worker processes sharing the port
+ *   udpguard.c        which UDP datagrams are answered (loops, reflection)
  *   timeproto.c       the daytime and time protocols (shared with the client)
  */
 #ifndef TIME_SERVER_H
@@ -16,6 +17,7 @@
 
 #include "netbasics.h"
 #include "timeproto.h"
+#include "udpguard.h"
 
 #define PROGRAM "time-server"
 #define MAX_SOCKETS 16
@@ -29,6 +31,7 @@ struct options {
     int workers;
     int quiet;
     enum tp_protocol proto;
+    struct ug_limits udp_limits;  /* -r BURST/RATE, -R RATE */
 };
 
 /* The sockets one serving process polls. */
@@ -45,6 +48,7 @@ struct server {
     int paused;              /* accepting is paused until `resume` */
     int backoff_ms;          /* the last pause; 0 after an accept works */
     struct timespec resume;  /* when accepting resumes */
+    struct udpguard guard;   /* this process's UDP limits and counts */
 };
 
 /* server-sockets.c */
@@ -68,7 +72,7 @@ void remove_socket_file(const struct options *opt, int activated);
 void catch_signals(sigset_t *during_wait, int with_sigchld);
 /* 1 once SIGINT or SIGTERM came. */
 int stop_requested(void);
-/* A server for the sockets of set. */
+/* A server for the sockets of set, with its UDP guard ready. */
 void server_init(struct server *s, const struct socket_set *set,
                  const struct options *opt);
 /* Serves until SIGINT or SIGTERM, then closes the sockets. */

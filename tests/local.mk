@@ -27,6 +27,7 @@ SHELL_TESTS = \
 	tests/header.sh \
 	tests/readme-example.sh \
 	tests/examples-interop.sh \
+	tests/udp-guard.sh \
 	tests/connect-syscalls.sh \
 	tests/manpages.sh \
 	tests/man-examples.sh \
@@ -42,12 +43,13 @@ AM_TESTS_ENVIRONMENT = \
 	CC='$(CC)'; NB_SANITIZER_FLAGS='$(NB_SANITIZER_FLAGS) $(NB_FUZZ_CFLAGS)'; \
 	export top_srcdir top_builddir CC NB_SANITIZER_FLAGS;
 EXTRA_DIST += $(SHELL_TESTS) tests/valgrind-fds.sh
-# Programs tests/examples-interop.sh runs with python3.
+# Programs the shell tests of the examples run with python3.
 EXTRA_DIST += \
 	tests/activate.py \
 	tests/classic-client.py \
 	tests/classic-server.py \
-	tests/interop-clients.py
+	tests/interop-clients.py \
+	tests/udp-guard.py
 
 # Tests of internal (nb__*) functions link the convenience library, whose
 # objects are the very ones the shared library is made of.
