@@ -14,12 +14,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "time-server.h"
 
@@ -33,7 +33,7 @@ static void usage(FILE *out)
     fprintf(out,
         "usage: " PROGRAM " [-H HOST] [-p PORT] [-4|-6] [-u] [-P daytime|time]\n"
         "                   [-r BURST/RATE] [-R RATE] [-w N] [-U PATH] [-q]\n"
-        "                   [-h] [-V]\n"
+        "                   [-h|--help] [-V|--version]\n"
         "  -H HOST  address to listen on (default: all, IPv6 and IPv4)\n"
         "  -p PORT  port number or service name (default " DEFAULT_PORT
         "; 0: any free port)\n"
@@ -48,7 +48,8 @@ static void usage(FILE *out)
         "  -w N     N worker processes sharing the port (SO_REUSEPORT)\n"
         "  -U PATH  also listen on a Unix socket (\"@name\": abstract)\n"
         "  -q       do not log clients, nor what UDP left unanswered\n"
-        "  -h       this help;  -V  version\n"
+        "  -h, --help     this help\n"
+        "  -V, --version  the version\n"
         "UDP datagrams from ports below 1024, from broadcast or multicast\n"
         "addresses, or that are themselves a time reply, are never answered;\n"
         "what was not answered is logged in one line every 10 s at most.\n"
@@ -66,8 +67,21 @@ static void die_usage(const char *fmt, ...)
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nTry '" PROGRAM " -h' for help.\n");
+    fprintf(stderr, "\nTry '" PROGRAM " --help'.\n");
     exit(2);
+}
+
+/* getopt_long returned '?': an option it does not know, or a long option
+ * given a value it does not take (then optopt is the option's letter). */
+static void die_bad_option(char **argv)
+{
+    const char *arg = argv[optind - 1];
+
+    if (optopt == 0)  /* an unknown long option, which optind has passed */
+        die_usage("unrecognized option '%s'", arg);
+    if (optopt == 'h' || optopt == 'V')
+        die_usage("option '%.*s' takes no value", (int)strcspn(arg, "="), arg);
+    die_usage("unrecognized option '-%c'", optopt);
 }
 
 static int parse_workers(const char *s)
@@ -94,11 +108,17 @@ static void set_defaults(struct options *opt)
 
 static void parse_options(int argc, char **argv, struct options *opt)
 {
+    static const struct option long_options[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
     int c;
 
     set_defaults(opt);
     /* leading ':': getopt reports nothing itself, die_usage does */
-    while ((c = getopt(argc, argv, ":H:p:46uP:r:R:w:U:qhV")) != -1) {
+    while ((c = getopt_long(argc, argv, ":H:p:46uP:r:R:w:U:qhV", long_options,
+                            NULL)) != -1) {
         switch (c) {
         case 'H': opt->host = optarg; break;
         case 'p': opt->port = optarg; break;
@@ -124,7 +144,7 @@ static void parse_options(int argc, char **argv, struct options *opt)
         case 'h': usage(stdout); exit(0);
         case 'V': printf(PROGRAM " (libnetbasics) %s\n", nb_version()); exit(0);
         case ':': die_usage("option -%c needs a value", optopt); break;
-        default:  die_usage("unknown option -%c", optopt);
+        default:  die_bad_option(argv);
         }
     }
     if (optind < argc)
