@@ -1,6 +1,13 @@
 # examples/local.mk - the example programs.  Built by `make`, never
 # installed (like curl's docs/examples).
-noinst_PROGRAMS += examples/time-server examples/time-client
+noinst_PROGRAMS += examples/basic-time-server examples/basic-time-client \
+	examples/time-server examples/time-client
+# The first two are what a learner reads first: one file each, the library
+# and libc only (tests/basic-examples.sh keeps them under 50 lines).
+examples_basic_time_server_SOURCES = examples/basic-time-server.c
+examples_basic_time_server_LDADD = lib/libnetbasics.la
+examples_basic_time_client_SOURCES = examples/basic-time-client.c
+examples_basic_time_client_LDADD = lib/libnetbasics.la
 EXAMPLE_SOURCES = examples/timeproto.c examples/timeproto.h
 # time-server in parts; time-server.h lists them.
 examples_time_server_SOURCES = examples/time-server.c examples/time-server.h \

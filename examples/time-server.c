@@ -1,6 +1,7 @@
 /*
  * time-server - the classic teaching server, written with libnetbasics,
- * grown into a real tool.
+ * grown into a real tool.  (basic-time-server.c is the same idea in 50
+ * lines: read it first.)
  *
  * For each TCP client: send the current time and close.  With -u, also
  * answer UDP datagrams, one reply each, but never in a way that can be

@@ -27,6 +27,7 @@ SHELL_TESTS = \
 	tests/header.sh \
 	tests/readme-example.sh \
 	tests/examples-interop.sh \
+	tests/basic-examples.sh \
 	tests/example-options.sh \
 	tests/udp-guard.sh \
 	tests/connect-syscalls.sh \
