@@ -44,6 +44,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
+# The log exists before the server does: the shell opens it in the child,
+# and sed (under set -e) must not find it missing.
+: >"$tmp/server.log"
 "$server" -q -u -H 127.0.0.1 -p 0 2>"$tmp/server.log" &
 pid=$!
 port=
