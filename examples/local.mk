@@ -13,7 +13,7 @@ EXAMPLE_SOURCES = examples/timeproto.c examples/timeproto.h
 examples_time_server_SOURCES = examples/time-server.c examples/time-server.h \
 	examples/server-sockets.c examples/server-loop.c \
 	examples/server-workers.c examples/udpguard.c examples/udpguard.h \
-	$(EXAMPLE_SOURCES)
+	examples/siphash.c examples/siphash.h $(EXAMPLE_SOURCES)
 examples_time_server_LDADD = lib/libnetbasics.la
 examples_time_client_SOURCES = examples/time-client.c $(EXAMPLE_SOURCES)
 examples_time_client_LDADD = lib/libnetbasics.la

@@ -6,6 +6,7 @@
  *   server-loop.c     serving them: one ppoll() loop, signals, EMFILE back-off
  *   server-workers.c  -w N: worker processes sharing the port
  *   udpguard.c        which UDP datagrams are answered (loops, reflection)
+ *   siphash.c         the keyed hash of udpguard.c's table
  *   timeproto.c       the daytime and time protocols (shared with the client)
  */
 #ifndef TIME_SERVER_H

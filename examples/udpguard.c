@@ -18,55 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "siphash.h"
 #include "udpguard.h"
 
 #define NS_PER_S INT64_C(1000000000)
-
-/* ------------------------------------------------------------- hashing */
-
-#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-
-static void sip_round(uint64_t v[4])
-{
-    v[0] += v[1]; v[1] = ROTL(v[1], 13); v[1] ^= v[0]; v[0] = ROTL(v[0], 32);
-    v[2] += v[3]; v[3] = ROTL(v[3], 16); v[3] ^= v[2];
-    v[0] += v[3]; v[3] = ROTL(v[3], 21); v[3] ^= v[0];
-    v[2] += v[1]; v[1] = ROTL(v[1], 17); v[1] ^= v[2]; v[2] = ROTL(v[2], 32);
-}
-
-static uint64_t load_le64(const uint8_t *p)
-{
-    uint64_t x = 0;
-    int i;
-
-    for (i = 7; i >= 0; i--)
-        x = x << 8 | p[i];
-    return x;
-}
-
-uint64_t ug_hash(const uint64_t key[2], const uint8_t addr[16])
-{
-    uint64_t v[4] = {
-        UINT64_C(0x736f6d6570736575) ^ key[0],
-        UINT64_C(0x646f72616e646f6d) ^ key[1],
-        UINT64_C(0x6c7967656e657261) ^ key[0],
-        UINT64_C(0x7465646279746573) ^ key[1],
-    };
-    int i, r;
-
-    for (i = 0; i <= 16; i += 8) {
-        /* two words of the address, then the length block (16 << 56) */
-        uint64_t m = i < 16 ? load_le64(addr + i) : UINT64_C(16) << 56;
-        v[3] ^= m;
-        sip_round(v);
-        sip_round(v);
-        v[0] ^= m;
-    }
-    v[2] ^= 0xff;
-    for (r = 0; r < 4; r++)
-        sip_round(v);
-    return v[0] ^ v[1] ^ v[2] ^ v[3];
-}
 
 /* ------------------------------------------------------ the source rules */
 
@@ -103,7 +58,8 @@ static int all_zero(const uint8_t *p, size_t n)
  * reply would go to many hosts, or to this one. */
 static int is_group_or_unspecified(const uint8_t addr[16])
 {
-    static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+    static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                        0xff, 0xff };
 
     if (memcmp(addr, mapped, 12) == 0) {
         const uint8_t *v4 = addr + 12;
@@ -157,7 +113,7 @@ void ug_init(struct udpguard *g, const struct ug_limits *lim,
 static struct ug_entry *entry_of(struct udpguard *g, const uint8_t addr[16],
                                  int64_t now_ns)
 {
-    size_t start = (size_t)(ug_hash(g->key, addr) & (UG_TABLE_SIZE - 1));
+    size_t start = (size_t)(siphash24_16(g->key, addr) & (UG_TABLE_SIZE - 1));
     struct ug_entry *free_one = NULL, *quietest = NULL;
     size_t i;
 
@@ -208,7 +164,8 @@ static enum ug_verdict take_tokens(struct udpguard *g, const uint8_t *addr,
             return UG_DROP_SOURCE_RATE;
     }
     /* one second's worth at once */
-    total_tat = take(g->total_tat, g->lim.total_rate, g->lim.total_rate, now_ns);
+    total_tat = take(g->total_tat, g->lim.total_rate, g->lim.total_rate,
+                     now_ns);
     if (total_tat < 0)
         return UG_DROP_TOTAL_RATE;
     if (e != NULL)
@@ -286,7 +243,8 @@ int ug_summary(struct udpguard *g, int64_t now_ns, char *buf, size_t size)
     for (v = UG_ANSWER + 1; v < UG_VERDICTS; v++) {
         if (g->count[v] == 0)
             continue;
-        append(buf, size, &used, "%s%" PRIu64 " %s", sep, g->count[v], reason[v]);
+        append(buf, size, &used, "%s%" PRIu64 " %s", sep, g->count[v],
+               reason[v]);
         sep = ", ";
     }
     append(buf, size, &used, "), %" PRIu64 " answered", g->count[UG_ANSWER]);
@@ -299,7 +257,8 @@ int ug_summary(struct udpguard *g, int64_t now_ns, char *buf, size_t size)
 /* ------------------------------------------------------------- parsing */
 
 /* A decimal number 1..UG_LIMIT_MAX at s, up to `end`; *next after it. */
-static int parse_count(const char *s, char end, const char **next, uint32_t *out)
+static int parse_count(const char *s, char end, const char **next,
+                       uint32_t *out)
 {
     char *stop;
     long n;

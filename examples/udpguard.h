@@ -23,11 +23,12 @@
  *    addresses can reflect.
  *
  * The buckets are kept in a table of fixed size, so memory does not grow
- * with the number of sources.  An address is hashed (SipHash-2-4) with a
- * key the caller draws at random, so that nobody who does not know it can
- * choose addresses that land in the same place; when the few places an
- * address may take are all in use, the source that is closest to a full
- * bucket (the quietest) is forgotten, which costs it nothing it had.
+ * with the number of sources.  An address is hashed (SipHash-2-4,
+ * siphash.c) with a key the caller draws at random, so that nobody who
+ * does not know it can choose addresses that land in the same place;
+ * when the few places an address may take are all in use, the source
+ * that is closest to a full bucket (the quietest) is forgotten, which
+ * costs it nothing it had.
  *
  * The functions do no I/O and read no clock: the caller passes the time,
  * so that tests can run days in microseconds.
@@ -115,10 +116,6 @@ int64_t ug_summary_due(const struct udpguard *g);
  * starts counting again.  Returns 0 and writes "" when nothing was
  * dropped (the counts are then kept). */
 int ug_summary(struct udpguard *g, int64_t now_ns, char *buf, size_t size);
-
-/* SipHash-2-4 of the 16 bytes of an address under key (exposed for the
- * tests). */
-uint64_t ug_hash(const uint64_t key[2], const uint8_t addr[16]);
 
 /* Parses "BURST/RATE" (each 1..UG_LIMIT_MAX) into lim->burst, lim->rate;
  * 0, or -1 with lim untouched. */

@@ -112,7 +112,8 @@ tests_test_scope_LDADD = $(TEST_LIBS)
 # The UDP guard of time-server, and the time protocols it reads, are
 # compiled into the test: they belong to the examples, not the library.
 tests_test_udpguard_SOURCES = tests/test_udpguard.c \
-	examples/udpguard.c examples/udpguard.h $(EXAMPLE_SOURCES)
+	examples/udpguard.c examples/udpguard.h examples/siphash.c \
+	examples/siphash.h $(EXAMPLE_SOURCES)
 tests_test_udpguard_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/examples
 tests_test_udpguard_CFLAGS = $(TEST_CFLAGS)
 tests_test_udpguard_LDADD = $(TEST_LIBS)
