@@ -3,9 +3,20 @@
 # beside the tutorial that leads to them.  Every source file of examples/
 # must be listed in dist_example_DATA: tests/install-docs.sh compares the
 # list with the directory.
-noinst_PROGRAMS += examples/time-server examples/time-client
+noinst_PROGRAMS += examples/basic-time-server examples/basic-time-client \
+	examples/time-server examples/time-client
+# The first two are what a learner reads first: one file each, the library
+# and libc only (tests/basic-examples.sh keeps them under 50 lines).
+examples_basic_time_server_SOURCES = examples/basic-time-server.c
+examples_basic_time_server_LDADD = lib/libnetbasics.la
+examples_basic_time_client_SOURCES = examples/basic-time-client.c
+examples_basic_time_client_LDADD = lib/libnetbasics.la
 EXAMPLE_SOURCES = examples/timeproto.c examples/timeproto.h
-examples_time_server_SOURCES = examples/time-server.c $(EXAMPLE_SOURCES)
+# time-server in parts; time-server.h lists them.
+examples_time_server_SOURCES = examples/time-server.c examples/time-server.h \
+	examples/server-sockets.c examples/server-loop.c \
+	examples/server-workers.c examples/udpguard.c examples/udpguard.h \
+	examples/siphash.c examples/siphash.h $(EXAMPLE_SOURCES)
 examples_time_server_LDADD = lib/libnetbasics.la
 examples_time_client_SOURCES = examples/time-client.c $(EXAMPLE_SOURCES)
 examples_time_client_LDADD = lib/libnetbasics.la
@@ -13,8 +24,18 @@ examples_time_client_LDADD = lib/libnetbasics.la
 # of time-server (checked by tests/systemd-units.sh) with them.
 exampledir = $(docdir)/examples
 dist_example_DATA = \
+	examples/basic-time-client.c \
+	examples/basic-time-server.c \
 	examples/time-client.c \
 	examples/time-server.c \
+	examples/time-server.h \
+	examples/server-sockets.c \
+	examples/server-loop.c \
+	examples/server-workers.c \
+	examples/udpguard.c \
+	examples/udpguard.h \
+	examples/siphash.c \
+	examples/siphash.h \
 	examples/timeproto.c \
 	examples/timeproto.h \
 	examples/time-server.socket \

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,11 +40,14 @@ static void usage(FILE *out)
 {
     fprintf(out,
         "usage: " PROGRAM " [-4|-6] [-u] [-P daytime|time] [-t MS] HOST [PORT]\n"
+        "       " PROGRAM " -h|--help|-V|--version\n"
         "  -4, -6   IPv4 only, IPv6 only\n"
         "  -u       ask over UDP\n"
         "  -P PROTO daytime (RFC 867 text, default) or time (RFC 868)\n"
         "  -t MS    give up after MS milliseconds (default %d; name lookup\n"
         "           is not counted)\n"
+        "  -h, --help     this help\n"
+        "  -V, --version  the version\n"
         "  PORT     number or service name (default " DEFAULT_PORT ")\n",
         DEFAULT_TIMEOUT_MS);
 }
@@ -59,8 +63,21 @@ static void die_usage(const char *fmt, ...)
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nTry '" PROGRAM " -h' for help.\n");
+    fprintf(stderr, "\nTry '" PROGRAM " --help'.\n");
     exit(2);
+}
+
+/* getopt_long returned '?': an option it does not know, or a long option
+ * given a value it does not take (then optopt is the option's letter). */
+static void die_bad_option(char **argv)
+{
+    const char *arg = argv[optind - 1];
+
+    if (optopt == 0)  /* an unknown long option, which optind has passed */
+        die_usage("unrecognized option '%s'", arg);
+    if (optopt == 'h' || optopt == 'V')
+        die_usage("option '%.*s' takes no value", (int)strcspn(arg, "="), arg);
+    die_usage("unrecognized option '-%c'", optopt);
 }
 
 static void die(const char *message)
@@ -83,13 +100,19 @@ static int parse_timeout(const char *s)
 
 static void parse_options(int argc, char **argv, struct options *opt)
 {
+    static const struct option long_options[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
     int c;
 
     memset(opt, 0, sizeof(*opt));
     opt->port = DEFAULT_PORT;
     opt->timeout_ms = DEFAULT_TIMEOUT_MS;
     opt->proto = TP_DAYTIME;
-    while ((c = getopt(argc, argv, ":46uP:t:hV")) != -1) {
+    /* leading ':': getopt reports nothing itself, die_usage does */
+    while ((c = getopt_long(argc, argv, ":46uP:t:hV", long_options, NULL)) != -1) {
         switch (c) {
         case '4': opt->family_flags |= NB_IPV4_ONLY; break;
         case '6': opt->family_flags |= NB_IPV6_ONLY; break;
@@ -102,7 +125,7 @@ static void parse_options(int argc, char **argv, struct options *opt)
         case 'h': usage(stdout); exit(0);
         case 'V': printf(PROGRAM " (libnetbasics) %s\n", nb_version()); exit(0);
         case ':': die_usage("option -%c needs a value", optopt); break;
-        default:  die_usage("unknown option -%c", optopt);
+        default:  die_bad_option(argv);
         }
     }
     if (opt->family_flags == (NB_IPV4_ONLY | NB_IPV6_ONLY))

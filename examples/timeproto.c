@@ -11,6 +11,7 @@
 /* Seconds from 1900-01-01 to 1970-01-01, RFC 868's epoch to Unix's. */
 #define RFC868_OFFSET INT64_C(2208988800)
 #define ERA_SECONDS (INT64_C(1) << 32)
+#define DAY_SECONDS INT64_C(86400)
 
 int tp_protocol_parse(const char *name, enum tp_protocol *out)
 {
@@ -103,6 +104,26 @@ int tp_time_parse(const unsigned char *reply, size_t len, int64_t *unix_seconds)
         (uint32_t)reply[2] << 8 | (uint32_t)reply[3];
     *unix_seconds = tp_rfc868_decode(v);
     return 0;
+}
+
+int tp_looks_like_reply(const void *data, size_t len, int64_t now_unix)
+{
+    static const char shape[] = "dddd-dd-dd dd:dd:dd";  /* d: a digit */
+    const unsigned char *p = data;
+    int64_t t;
+    size_t i;
+
+    /* t is within 2^33 s of 1970, so t +- a day cannot overflow */
+    if (tp_time_parse(p, len, &t) == 0)
+        return now_unix >= t - DAY_SECONDS && now_unix <= t + DAY_SECONDS;
+    if (len < sizeof(shape) - 1 || len > TP_REPLY_MAX)
+        return 0;
+    for (i = 0; i < sizeof(shape) - 1; i++) {
+        int digit = p[i] >= '0' && p[i] <= '9';
+        if (shape[i] == 'd' ? !digit : p[i] != (unsigned char)shape[i])
+            return 0;
+    }
+    return 1;
 }
 
 int tp_format_iso8601(int64_t unix_seconds, char *buf, size_t size)

@@ -42,6 +42,15 @@ int tp_daytime_sanitize(const char *reply, size_t len, char *out, size_t size);
  * -1 for any other length. */
 int tp_time_parse(const unsigned char *reply, size_t len, int64_t *unix_seconds);
 
+/* 1 when a received datagram is itself a reply of one of the two
+ * protocols rather than a request: 4 bytes that read as an RFC 868 time
+ * within a day of now_unix, or at most TP_REPLY_MAX bytes that begin like
+ * a daytime reply, "YYYY-MM-DD HH:MM:SS" (as this server and Python's
+ * datetime print it).  A server must not answer those: a reply answered
+ * by another server is how two of them keep each other busy forever.
+ * Clients send empty datagrams, or anything else: 0 for those. */
+int tp_looks_like_reply(const void *data, size_t len, int64_t now_unix);
+
 /* ISO 8601 local time with offset, "2026-11-25T14:01:36+01:00".  Returns 0,
  * or -1 when the time cannot be represented. */
 int tp_format_iso8601(int64_t unix_seconds, char *buf, size_t size);

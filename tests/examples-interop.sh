@@ -165,6 +165,9 @@ start_server() {
     local name=$1 want=$2
     shift 2
     slog=$tmp/$name.log
+    # emptied here, not by the child's redirection, which may come after
+    # wait_for has read the log of the previous server of that name
+    : >"$slog"
     "$SERVER" "$@" 2>"$slog" &
     spid=$!
     pids="$pids $spid"

@@ -44,8 +44,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-# The log exists before the server starts: the loop below may read it
-# before the background shell has opened it.
+# The log exists before the server does: the shell opens it in the child,
+# and sed (under set -e) must not find it missing.
 : >"$tmp/server.log"
 "$server" -q -u -H 127.0.0.1 -p 0 2>"$tmp/server.log" &
 pid=$!

@@ -24,7 +24,8 @@ UNIT_TESTS = \
 	tests/test_timeproto \
 	tests/test_recv \
 	tests/test_dgram \
-	tests/test_messages
+	tests/test_messages \
+	tests/test_udpguard
 
 SHELL_TESTS = \
 	tests/exports.sh \
@@ -33,6 +34,9 @@ SHELL_TESTS = \
 	tests/faultshim-list.sh \
 	tests/readme-example.sh \
 	tests/examples-interop.sh \
+	tests/basic-examples.sh \
+	tests/example-options.sh \
+	tests/udp-guard.sh \
 	tests/connect-syscalls.sh \
 	tests/manpages.sh \
 	tests/man-examples.sh \
@@ -57,12 +61,13 @@ AM_TESTS_ENVIRONMENT = \
 	export top_srcdir top_builddir CC NB_SANITIZER_FLAGS;
 EXTRA_DIST += $(SHELL_TESTS) tests/valgrind-fds.sh tests/README \
 	tests/abi-compat.sh tests/abi/program-0.1.c
-# Programs tests/examples-interop.sh runs with python3.
+# Programs the shell tests of the examples run with python3.
 EXTRA_DIST += \
 	tests/activate.py \
 	tests/classic-client.py \
 	tests/classic-server.py \
-	tests/interop-clients.py
+	tests/interop-clients.py \
+	tests/udp-guard.py
 
 # The load test's client (tests/load.sh; bench/server_bench.sh drives the
 # benchmark's servers with it too): an epoll load generator that uses no
@@ -144,6 +149,14 @@ tests_test_dgram_CFLAGS = $(TEST_CFLAGS)
 tests_test_dgram_LDADD = $(TEST_LIBS)
 tests_test_messages_CFLAGS = $(TEST_CFLAGS)
 tests_test_messages_LDADD = $(TEST_LIBS)
+# The UDP guard of time-server, and the time protocols it reads, are
+# compiled into the test: they belong to the examples, not the library.
+tests_test_udpguard_SOURCES = tests/test_udpguard.c \
+	examples/udpguard.c examples/udpguard.h examples/siphash.c \
+	examples/siphash.h $(EXAMPLE_SOURCES)
+tests_test_udpguard_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/examples
+tests_test_udpguard_CFLAGS = $(TEST_CFLAGS)
+tests_test_udpguard_LDADD = $(TEST_LIBS)
 tests_test_race_CFLAGS = $(TEST_CFLAGS)
 tests_test_race_CPPFLAGS = $(NB_INTERNAL_INCLUDES)
 tests_test_race_LDADD = $(NB_INTERNAL_LIBS)

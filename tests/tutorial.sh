@@ -15,6 +15,12 @@
 #   <!-- file: NAME -->          (before a fence of any other language)
 #                                a file this test uses, e.g. blackhole.py.
 #
+# and names the example programs it discusses without copying them (the
+# file is the code; a fence right after the marker is an error):
+#
+#   <!-- example: examples/NAME.c -->  a program of the source tree,
+#                                compiled and linked as a snippet is.
+#
 # A ```c block without a marker, a marker not followed by a fence, and a
 # fence without a language are errors: no C block can be skipped
 # silently, and the count of compiled blocks must equal the count of
@@ -23,7 +29,8 @@
 # build) and no -D: a snippet that needs _GNU_SOURCE or _POSIX_C_SOURCE
 # defines it itself, as a reader's copy must.
 #
-# Then the programs run, on loopback and ephemeral ports only: each
+# Then the programs run, on loopback and ephemeral ports only (the
+# examples of section 0 against each other and the tutorial's own): each
 # server started with "0" as its port announces "listening on ...:PORT".
 # Every client must print one daytime line (CRLF-terminated) from every
 # server, over 127.0.0.1 and ::1, and the messages the tutorial quotes
@@ -78,7 +85,7 @@ mkdir -p "$tmp/blocks" "$tmp/bin" "$tmp/files"
 awk -v dir="$tmp/blocks" -v manifest="$tmp/manifest" \
     -v problems="$tmp/problems" -v counts="$tmp/counts" '
     function problem(msg) { print "docs/tutorial.md:" NR ": " msg > problems }
-    BEGIN { inblock = 0; pending = ""; cfences = 0; extracted = 0 }
+    BEGIN { inblock = 0; pending = ""; example = ""; cfences = 0; extracted = 0 }
     inblock {
         if ($0 ~ /^```[ \t]*$/) { inblock = 0; close(out); next }
         if (capture) print > out
@@ -93,8 +100,15 @@ awk -v dir="$tmp/blocks" -v manifest="$tmp/manifest" \
     /^<!-- fragment -->$/ { kind = "fragment"; name = "-"; pending = NR; next }
     /^<!-- fragment: toplevel -->$/ { kind = "toplevel"; name = "-"; pending = NR; next }
     /^<!-- file: [A-Za-z0-9_.-]+ -->$/ { kind = "file"; name = $3; pending = NR; next }
-    /^<!-- *(snippet|fragment|file)/ { problem("malformed marker: " $0); next }
+    /^<!-- example: examples\/[A-Za-z0-9_.-]+\.c -->$/ {
+        n++
+        print sprintf("%03d", n), "example", $3, NR > manifest
+        example = NR; next
+    }
+    /^<!-- *(snippet|fragment|file|example)/ { problem("malformed marker: " $0); next }
     /^```/ {
+        if (example != "" && example == NR - 1)
+            problem("a code block right after the example marker on line " example ": the file is the code, do not copy it")
         info = substr($0, 4); sub(/[ \t].*/, "", info)
         inblock = 1; capture = 0
         if (info == "") problem("a code fence without a language")
@@ -203,6 +217,12 @@ compile_block() {
         c=$tmp/blocks/$id-fragment.c
         fragment_body "$src" "$line" > "$c"
         $CC $CFLAGS_TUT -I"$top_srcdir/include" -c -o "$tmp/blocks/$id.o" "$c" ;;
+    example)
+        # the file itself, as a reader compiles it
+        [ -r "$top_srcdir/$name" ] || { echo "$name: no such file"; return 1; }
+        c=$tmp/blocks/$(basename "$name")
+        cp "$top_srcdir/$name" "$c"
+        link_with_library "$tmp/bin/$(basename "$name" .c)" "$c" ;;
     toplevel)
         c=$tmp/blocks/$id-toplevel.c
         { prelude; echo "#line $line \"docs/tutorial.md\""; cat "$src"; } > "$c"
@@ -228,16 +248,17 @@ while read -r id kind name line; do
     fi
 done < "$tmp/manifest"
 wait
-compiled=0
+compiled=0 examples=0
 while read -r id kind name line; do
     case $kind in
+    example)  what="$name (named at line $line)"; examples=$((examples + 1)) ;;
     program)  what="$name (line $line)" ;;
     fragment) what="fragment at line $line" ;;
     toplevel) what="top-level fragment at line $line" ;;
     *) continue ;;
     esac
     if [ -f "$tmp/blocks/$id.status" ]; then
-        compiled=$((compiled + 1))
+        [ "$kind" = example ] || compiled=$((compiled + 1))
         ok "compile: $what"
     else
         fail "compile" "$what does not compile:"
@@ -256,7 +277,8 @@ if [ -n "${TUTORIAL_BIN:-}" ]; then
 fi
 for p in tcp-server-naive tcp-client-naive tcp-server-raw tcp-client-raw \
          tcp-server-nb tcp-client-nb udp-server-raw udp-client-raw \
-         udp-server-nb udp-client-nb connect-report line-client-nb; do
+         udp-server-nb udp-client-nb connect-report line-client-nb \
+         basic-time-server basic-time-client; do
     [ -x "$bin/$p" ] || fail "programs" "$p.c is not in the tutorial, or did not build"
 done
 if [ "$failed" -gt 0 ]; then
@@ -360,6 +382,45 @@ for s in tcp-server-naive tcp-server-raw tcp-server-nb; do
 done
 expect_error "tcp-client-naive takes no names" "inet_pton error for localhost" \
     "$bin/tcp-client-naive" localhost 9
+
+# --- section 0: the examples, against each other and the programs above
+DAYTIME_US='^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}$'
+[ -n "${port[tcp-server-nb]:-}" ] &&
+    expect_time "basic-time-client 127.0.0.1 -> tcp-server-nb" "$DAYTIME_ISO" \
+        "$bin/basic-time-client" 127.0.0.1 "${port[tcp-server-nb]}"
+if start_server basic-time-server; then
+    P=${port[basic-time-server]}
+    W=${where[basic-time-server]}
+    want_clients=2
+    expect_time "basic-time-client 127.0.0.1 -> basic-time-server" "$DAYTIME_US" \
+        "$bin/basic-time-client" 127.0.0.1 "$P"
+    expect_time "tcp-client-nb 127.0.0.1 -> basic-time-server" "$DAYTIME_US" \
+        "$bin/tcp-client-nb" 127.0.0.1 "$P"
+    if [ "$have_ipv6" = yes ]; then
+        expect_time "basic-time-client ::1 -> basic-time-server" "$DAYTIME_US" \
+            "$bin/basic-time-client" ::1 "$P"
+        want_clients=3
+    fi
+    # each client's address, once it has been served (5 s at most)
+    for ((i = 0; i < 100; i++)); do
+        [ "$(grep -cE '^(127\.0\.0\.1|\[::1\]):[0-9]+$' "$tmp/basic-time-server.log")" \
+            -ge "$want_clients" ] && break
+        sleep 0.05
+    done
+    if [ "$i" -lt 100 ]; then
+        ok "basic-time-server prints each client's address, as quoted"
+    else
+        fail "basic-time-server log" "want $want_clients lines ADDRESS:PORT, got:" \
+             "$(head -c 300 "$tmp/basic-time-server.log")"
+    fi
+    expect_error "basic-time-server on a busy port" "bind $W: Address already in use" \
+        "$bin/basic-time-server" "$P"
+    kill "${spid[basic-time-server]}"; wait "${spid[basic-time-server]}" 2>/dev/null
+    expect_error "basic-time-client, closed port" "connect 127.0.0.1:$P: Connection refused" \
+        "$bin/basic-time-client" 127.0.0.1 "$P"
+fi
+expect_error -s 2 "basic-time-client, no HOST" "usage: $bin/basic-time-client HOST [PORT]" \
+    "$bin/basic-time-client"
 # The servers name their clients as the tutorial shows: the raw one as
 # IPv4-mapped IPv6 addresses, the library's as plain IPv4.
 if grep -Eq '^\[::ffff:127\.0\.0\.1\]:[0-9]+ connected$' "$tmp/tcp-server-raw.log"; then
