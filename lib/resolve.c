@@ -88,19 +88,24 @@ static int lookup_service(const char *port, int socktype,
                           const nb__addrlist *list, nb_error *err)
 {
     struct servent ent, *found = NULL;
-    char buf[4096];
+    char buf[4096], name[NB_ADDRSTRLEN], detail[SERVICE_MAX + 40];
     const char *proto = socktype == SOCK_DGRAM ? "udp" : "tcp";
     int saved = errno;
+    int rc = getservbyname_r(port, proto, &ent, buf, sizeof(buf), &found);
 
-    if (getservbyname_r(port, proto, &ent, buf, sizeof(buf), &found) != 0 ||
-        found == NULL) {
-        char name[NB_ADDRSTRLEN], detail[SERVICE_MAX + 40];
-        nb__addrlist_name(list, name, sizeof(name));
-        snprintf(detail, sizeof(detail), "unknown service '%s' for %s", port,
-                 proto);
-        return nb__fail_resolve(err, name, EAI_SERVICE, saved, detail);
+    if (rc == 0 && found != NULL)
+        return ntohs((uint16_t)found->s_port);
+    nb__addrlist_name(list, name, sizeof(name));
+    if (rc != 0 && rc != ENOENT) {
+        /* the services database could not be read: not the name's fault */
+        char text[128];
+        snprintf(detail, sizeof(detail), "looking up service '%s': %s", port,
+                 nb__errno_text(rc, text, sizeof(text)));
+        return nb__fail_resolve(err, name, EAI_SYSTEM, rc, detail);
     }
-    return ntohs((uint16_t)found->s_port);
+    snprintf(detail, sizeof(detail), "unknown service '%s' for %s", port,
+             proto);
+    return nb__fail_resolve(err, name, EAI_SERVICE, saved, detail);
 }
 
 static int protocol_for(int socktype)
