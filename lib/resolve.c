@@ -88,7 +88,7 @@ static int lookup_service(const char *port, int socktype,
                           const nb__addrlist *list, nb_error *err)
 {
     struct servent ent, *found = NULL;
-    char buf[4096], name[NB_ADDRSTRLEN], detail[SERVICE_MAX + 40];
+    char buf[4096], name[NB_ADDRSTRLEN], detail[SERVICE_MAX + 160];
     const char *proto = socktype == SOCK_DGRAM ? "udp" : "tcp";
     int saved = errno;
     int rc = getservbyname_r(port, proto, &ent, buf, sizeof(buf), &found);
