@@ -18,7 +18,8 @@ examples_time_server_SOURCES = examples/time-server.c examples/time-server.h \
 	examples/server-workers.c examples/udpguard.c examples/udpguard.h \
 	examples/siphash.c examples/siphash.h $(EXAMPLE_SOURCES)
 examples_time_server_LDADD = lib/libnetbasics.la
-examples_time_client_SOURCES = examples/time-client.c $(EXAMPLE_SOURCES)
+examples_time_client_SOURCES = examples/time-client.c examples/time-client.h \
+	examples/time-client-many.c $(EXAMPLE_SOURCES)
 examples_time_client_LDADD = lib/libnetbasics.la
 # The sources, installed for reading; the systemd socket activation units
 # of time-server (checked by tests/systemd-units.sh) with them.
@@ -27,6 +28,8 @@ dist_example_DATA = \
 	examples/basic-time-client.c \
 	examples/basic-time-server.c \
 	examples/time-client.c \
+	examples/time-client.h \
+	examples/time-client-many.c \
 	examples/time-server.c \
 	examples/time-server.h \
 	examples/server-sockets.c \

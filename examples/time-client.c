@@ -3,7 +3,8 @@
  *
  * TCP: connect, read until the server closes.  UDP (-u): send an empty
  * datagram, print the one that comes back.  Every failure prints the
- * library's one-line message and exits 1.
+ * library's one-line message and exits 1.  With -m, several servers are
+ * asked at once (time-client-many.c).
  */
 #include "config.h"
 
@@ -17,39 +18,30 @@
 #include <unistd.h>
 
 #include "netbasics.h"
+#include "time-client.h"
 #include "timeproto.h"
 
 #define PROGRAM "time-client"
-#define DEFAULT_PORT "9999"
-#define DEFAULT_TIMEOUT_MS 5000
-/* A daytime reply is one short line; anything longer is not a time server. */
-#define REPLY_MAX 1024
 /* UDP may lose the request or the reply: ask again this often. */
 #define UDP_RETRY_MS 1000
-
-struct options {
-    const char *host;
-    const char *port;
-    int family_flags;
-    int udp;
-    int timeout_ms;
-    enum tp_protocol proto;
-};
 
 static void usage(FILE *out)
 {
     fprintf(out,
         "usage: " PROGRAM " [-4|-6] [-u] [-P daytime|time] [-t MS] HOST [PORT]\n"
+        "       " PROGRAM " [-4|-6] [-P daytime|time] [-t MS] -m HOST[:PORT]...\n"
         "       " PROGRAM " -h|--help|-V|--version\n"
         "  -4, -6   IPv4 only, IPv6 only\n"
         "  -u       ask over UDP\n"
         "  -P PROTO daytime (RFC 867 text, default) or time (RFC 868)\n"
-        "  -t MS    give up after MS milliseconds (default %d; name lookup\n"
-        "           is not counted)\n"
+        "  -t MS    give up after MS milliseconds, name lookup included\n"
+        "           (default %d)\n"
+        "  -m       ask every HOST[:PORT] at once (TCP), one line each, in\n"
+        "           order; IPv6 addresses in brackets: [::1]:9999\n"
         "  -h, --help     this help\n"
         "  -V, --version  the version\n"
         "  PORT     number or service name (default " DEFAULT_PORT ")\n",
-        DEFAULT_TIMEOUT_MS);
+        TC_DEFAULT_TIMEOUT_MS);
 }
 
 /* A bad command line: one line naming the value, then exit 2. */
@@ -109,14 +101,15 @@ static void parse_options(int argc, char **argv, struct options *opt)
 
     memset(opt, 0, sizeof(*opt));
     opt->port = DEFAULT_PORT;
-    opt->timeout_ms = DEFAULT_TIMEOUT_MS;
+    opt->timeout_ms = TC_DEFAULT_TIMEOUT_MS;
     opt->proto = TP_DAYTIME;
     /* leading ':': getopt reports nothing itself, die_usage does */
-    while ((c = getopt_long(argc, argv, ":46uP:t:hV", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":46umP:t:hV", long_options, NULL)) != -1) {
         switch (c) {
         case '4': opt->family_flags |= NB_IPV4_ONLY; break;
         case '6': opt->family_flags |= NB_IPV6_ONLY; break;
         case 'u': opt->udp = 1; break;
+        case 'm': opt->many = 1; break;
         case 'P':
             if (tp_protocol_parse(optarg, &opt->proto) != 0)
                 die_usage("invalid protocol '%s' (daytime or time)", optarg);
@@ -130,8 +123,15 @@ static void parse_options(int argc, char **argv, struct options *opt)
     }
     if (opt->family_flags == (NB_IPV4_ONLY | NB_IPV6_ONLY))
         die_usage("-4 and -6 exclude each other");
+    if (opt->many && opt->udp)
+        die_usage("-m asks over TCP only: leave out -u");
     if (optind >= argc)
         die_usage("missing HOST");
+    if (opt->many) {
+        opt->targets = argv + optind;
+        opt->ntargets = argc - optind;
+        return;
+    }
     opt->host = argv[optind++];
     if (optind < argc)
         opt->port = argv[optind++];
@@ -200,34 +200,47 @@ static size_t ask_udp(const struct options *opt, char *reply, size_t size)
     return (size_t)n;
 }
 
-static void print_reply(enum tp_protocol proto, const char *reply, size_t len)
+int tc_format_reply(enum tp_protocol proto, const char *reply, size_t len,
+                    char *text, size_t size)
 {
-    char text[REPLY_MAX];
     int64_t seconds;
 
     if (proto == TP_DAYTIME) {
-        if (tp_daytime_sanitize(reply, len, text, sizeof(text)) < 0)
-            die("empty reply");
-    } else {
-        if (tp_time_parse((const unsigned char *)reply, len, &seconds) != 0) {
-            snprintf(text, sizeof(text),
-                     "bad RFC 868 reply: %zu bytes, want 4", len);
-            die(text);
-        }
-        if (tp_format_iso8601(seconds, text, sizeof(text)) != 0)
-            die("time out of range");
+        if (tp_daytime_sanitize(reply, len, text, size) >= 0)
+            return 0;
+        snprintf(text, size, "empty reply");
+        return -1;
     }
+    if (tp_time_parse((const unsigned char *)reply, len, &seconds) != 0) {
+        snprintf(text, size, "bad RFC 868 reply: %zu bytes, want 4", len);
+        return -1;
+    }
+    if (tp_format_iso8601(seconds, text, size) != 0) {
+        snprintf(text, size, "time out of range");
+        return -1;
+    }
+    return 0;
+}
+
+static void print_reply(enum tp_protocol proto, const char *reply, size_t len)
+{
+    char text[TC_REPLY_MAX];
+
+    if (tc_format_reply(proto, reply, len, text, sizeof(text)) != 0)
+        die(text);
     puts(text);
 }
 
 int main(int argc, char **argv)
 {
     struct options opt;
-    char reply[REPLY_MAX];
+    char reply[TC_REPLY_MAX];
     size_t len;
 
     parse_options(argc, argv, &opt);
     tzset();
+    if (opt.many)
+        return tc_ask_many(&opt);
     len = opt.udp ? ask_udp(&opt, reply, sizeof(reply))
                   : ask_tcp(&opt, reply, sizeof(reply));
     print_reply(opt.proto, reply, len);

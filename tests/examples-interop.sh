@@ -945,6 +945,49 @@ else
 fi
 
 # ====================================================================
+section "10 time-client -m: several servers at once, one line each, in order"
+# Two daytime servers, a port held bound but not listening and a name
+# that resolves nowhere; asked together through nb_connector in one poll
+# loop.  Exit 0 only when every server answered.
+"$PY" "$HELPERS/interop-clients.py" closedport 60 >"$tmp/closed-m.port" &
+closed_pid=$!
+pids="$pids $closed_pid"
+pid_a= pid_b=
+if start_server many-a 1 -q -H 127.0.0.1 -p 0 && port_a=$sport && pid_a=$spid &&
+   start_server many-b 1 -q -H 127.0.0.1 -p 0 && port_b=$sport && pid_b=$spid &&
+   wait_for "$tmp/closed-m.port" '^[0-9]+$'; then
+    closed=$(head -n 1 "$tmp/closed-m.port")
+    run_client "$tmp/many" -t 3000 -m "127.0.0.1:$port_b" "127.0.0.1:$closed" \
+        "localhost:$port_a" "x$(printf '%070d' 0).invalid:13"
+    mapfile -t lines <"$tmp/many.out"
+    want_refused="127.0.0.1:$closed: connect 127.0.0.1:$closed: Connection refused"
+    if [ "$rc" -eq 1 ] && [ "${#lines[@]}" -eq 4 ] &&
+       [[ ${lines[0]#127.0.0.1:$port_b: } =~ $DAYTIME_RE ]] &&
+       [ "${lines[1]}" = "$want_refused" ] &&
+       [[ ${lines[2]#localhost:$port_a: } =~ $DAYTIME_RE ]] &&
+       [[ ${lines[3]} == *": resolve "*".invalid:13: "* ]]; then
+        ok "10 -m: times, the refusal and the resolver's error, in argument order, exit 1 ($elapsed ms)"
+    else
+        fail "10 -m with failures" "want exit 1 and 4 lines in order, got exit $rc:" \
+             "$(head -c 600 "$tmp/many.out") stderr $(head -c 200 "$tmp/many.err")"
+    fi
+    run_client "$tmp/many" -m "127.0.0.1:$port_a" "[::ffff:127.0.0.1]:$port_b"
+    mapfile -t lines <"$tmp/many.out"
+    if [ "$rc" -eq 0 ] && [ "${#lines[@]}" -eq 2 ] &&
+       [[ ${lines[0]#127.0.0.1:$port_a: } =~ $DAYTIME_RE ]] &&
+       [[ ${lines[1]#\[::ffff:127.0.0.1\]:$port_b: } =~ $DAYTIME_RE ]]; then
+        ok "10 -m: every server answered: exit 0"
+    else
+        fail "10 -m all answered" "want exit 0 and 2 times, got exit $rc:" \
+             "$(head -c 300 "$tmp/many.out") stderr $(head -c 200 "$tmp/many.err")"
+    fi
+else
+    fail "10 -m" "servers or the held port did not start"
+fi
+for p in $pid_a $pid_b; do stop_proc "$p"; done
+stop_proc "$closed_pid" KILL
+
+# ====================================================================
 clock
 echo "# $(((now_ms - started) / 1000)) s"
 echo "interop: $passed passed, $failed failed, $skipped skipped"
