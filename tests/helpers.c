@@ -746,7 +746,7 @@ int th_private_etc(const char *hosts, const char *resolv_conf,
     if (unshare_mounts() != 0)
         return -1;
     /* nothing mounted from now on may reach the parent namespace */
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+    if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0)
         return etc_fail("making / private: %s", strerror(errno));
     if (mkdtemp(dir) == NULL)
         return etc_fail("mkdtemp %s: %s", dir, strerror(errno));
@@ -759,7 +759,7 @@ int th_private_etc(const char *hosts, const char *resolv_conf,
             break;
         }
         made[i] = 1;
-        if (mount(files[i], targets[i], NULL, MS_BIND, NULL) != 0)
+        if (mount(files[i], targets[i], "none", MS_BIND, NULL) != 0)
             rc = etc_fail("bind-mounting over %s: %s", targets[i],
                           strerror(errno));
     }
