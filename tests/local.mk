@@ -19,7 +19,8 @@ UNIT_TESTS = \
 	tests/test_emfile \
 	tests/test_threads \
 	tests/test_fds \
-	tests/test_scope
+	tests/test_scope \
+	tests/test_connector
 
 SHELL_TESTS = \
 	tests/exports.sh \
@@ -54,7 +55,8 @@ EXTRA_DIST += \
 # objects are the very ones the shared library is made of.
 INTERNAL_TESTS = \
 	tests/test_race \
-	tests/test_faults
+	tests/test_faults \
+	tests/test_connector_now
 
 if HAVE_CHECK
 TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
@@ -106,6 +108,8 @@ tests_test_fds_CFLAGS = $(TEST_CFLAGS)
 tests_test_fds_LDADD = $(TEST_LIBS)
 tests_test_scope_CFLAGS = $(TEST_CFLAGS)
 tests_test_scope_LDADD = $(TEST_LIBS)
+tests_test_connector_CFLAGS = $(TEST_CFLAGS)
+tests_test_connector_LDADD = $(TEST_LIBS)
 tests_test_race_CFLAGS = $(TEST_CFLAGS)
 tests_test_race_CPPFLAGS = $(NB_INTERNAL_INCLUDES)
 tests_test_race_LDADD = $(NB_INTERNAL_LIBS)
@@ -125,6 +129,11 @@ tests_test_faults_LDFLAGS = \
 	-Wl,--wrap=sendto -Wl,--wrap=recvfrom -Wl,--wrap=getaddrinfo \
 	-Wl,--wrap=freeaddrinfo -Wl,--wrap=getservbyname_r -Wl,--wrap=lstat \
 	-Wl,--wrap=unlink -Wl,--wrap=malloc -Wl,--wrap=free -Wl,--wrap=close
+# connect(2) wrapped, to finish inside the call (see the test).
+tests_test_connector_now_CFLAGS = $(TEST_CFLAGS)
+tests_test_connector_now_CPPFLAGS = $(NB_INTERNAL_INCLUDES)
+tests_test_connector_now_LDADD = $(NB_INTERNAL_LIBS)
+tests_test_connector_now_LDFLAGS = -Wl,--wrap=connect
 # Helper programs run by the shell tests (not tests themselves).
 # -no-install: a real binary, no libtool wrapper script, so that strace
 # sees the program itself.
