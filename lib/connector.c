@@ -193,15 +193,16 @@ static int begin_race(nb_connector *c, const char **op)
     return 0;
 }
 
-/* Starts what is due and watches the new sockets.  The winner's index, or
- * -1; *op set when watching failed (errno). */
+/* Starts what is due and watches the new sockets, a winner's too: when
+ * connect(2) finished at once inside nb_connector_start, its socket being
+ * writable is what makes the descriptor readable for the step that hands
+ * it out.  The winner's index, or -1; *op set when watching failed
+ * (errno). */
 static int start_due(nb_connector *c, const char **op)
 {
     int first_new, i;
     int winner = nb__race_start_due(&c->race, &first_new);
 
-    if (winner >= 0)
-        return winner;
     for (i = first_new; i < c->race.started; i++) {
         if (c->race.attempts[i].fd >= 0 &&
             watch(c, c->race.attempts[i].fd, EPOLLOUT, (uint32_t)i) != 0) {
@@ -209,7 +210,7 @@ static int start_due(nb_connector *c, const char **op)
             return -1;
         }
     }
-    return -1;
+    return winner;
 }
 
 /* ------------------------------------------------------------ looking up */
