@@ -118,6 +118,25 @@ static void take_census(struct census *c)
     closedir(dir);
 }
 
+/* While a helper thread runs, the resolver it calls may hold descriptors
+ * of its own (/etc/hosts, a socket to a name server): only the
+ * connector's kinds are counted then. */
+static void assert_connector_fds(const struct census *before, int epoll,
+                                 int timerfd, int eventfd, const char *when)
+{
+    struct census now;
+
+    take_census(&now);
+    ck_assert_msg(now.epoll - before->epoll == epoll &&
+                      now.timerfd - before->timerfd == timerfd &&
+                      now.eventfd - before->eventfd == eventfd,
+                  "%s: %d epoll, %d timerfd, %d eventfd more than before; "
+                  "want %d, %d, %d",
+                  when, now.epoll - before->epoll,
+                  now.timerfd - before->timerfd,
+                  now.eventfd - before->eventfd, epoll, timerfd, eventfd);
+}
+
 static void assert_census_delta(const struct census *before, int epoll,
                                 int timerfd, int eventfd, int sockets,
                                 const char *when)
@@ -466,7 +485,7 @@ START_TEST(name_connects)
         take_census(&before);
         c = nb_connector_start("localhost", port, timeouts[i], NB_IPV4_ONLY, &e);
         ck_assert_ptr_nonnull(c);
-        assert_census_delta(&before, 1, timeouts[i] > 0, 1, 0, "after start");
+        assert_connector_fds(&before, 1, timeouts[i] > 0, 1, "after start");
         rc = drive(c, LIMIT_MS, &fd, &e, NULL);
         ck_assert_msg(rc == 1, "%s", e.message);
         /* the lookup's eventfd went with the lookup */
@@ -729,18 +748,23 @@ static struct rlimit saved_limit;
 static int fillers[MAX_FILL];
 static int nfill;
 
-/* The highest descriptor open. */
+/* The highest descriptor open below the soft limit (valgrind keeps its
+ * own above it). */
 static int highest_fd(void)
 {
     DIR *dir = opendir("/proc/self/fd");
     struct dirent *ent;
+    struct rlimit now;
     int highest = -1;
 
     ck_assert_ptr_nonnull(dir);
-    while ((ent = readdir(dir)) != NULL)
-        if (ent->d_name[0] != '.' && atoi(ent->d_name) != dirfd(dir) &&
-            atoi(ent->d_name) > highest)
-            highest = atoi(ent->d_name);
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &now), 0);
+    while ((ent = readdir(dir)) != NULL) {
+        int fd = atoi(ent->d_name);
+        if (ent->d_name[0] != '.' && fd != dirfd(dir) &&
+            (rlim_t)fd < now.rlim_cur && fd > highest)
+            highest = fd;
+    }
     closedir(dir);
     return highest;
 }
@@ -1440,7 +1464,7 @@ static int mount_text(const char *dir, const char *name, const char *text,
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     if (write_file(path, text) != 0)
         return -1;
-    rc = mount(path, target, NULL, MS_BIND, NULL);
+    rc = mount(path, target, "none", MS_BIND, NULL);
     e = errno;
     unlink(path);
     errno = e;
@@ -1500,8 +1524,10 @@ static void private_names(void)
         why = "nscd runs: it would answer instead of the private hosts file";
     else if (unshare(CLONE_NEWNS) != 0)
         why = "unshare(CLONE_NEWNS) failed", e = errno;
-    /* Before any mount: nothing may propagate to the system's namespace. */
-    else if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+    /* Before any mount: nothing may propagate to the system's namespace.
+     * (A source and a type are ignored here and for bind mounts; they are
+     * given for valgrind, which checks they are readable.) */
+    else if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0)
         why = "cannot make the mounts private", e = errno;
     else if (mkdtemp(dir) == NULL)
         why = "mkdtemp", e = errno;
