@@ -28,6 +28,7 @@ SHELL_TESTS = \
 	tests/readme-example.sh \
 	tests/examples-interop.sh \
 	tests/connect-syscalls.sh \
+	tests/connector-syscalls.sh \
 	tests/manpages.sh \
 	tests/man-examples.sh \
 	tests/tutorial.sh \
@@ -137,9 +138,11 @@ tests_test_connector_now_LDFLAGS = -Wl,--wrap=connect
 # Helper programs run by the shell tests (not tests themselves).
 # -no-install: a real binary, no libtool wrapper script, so that strace
 # sees the program itself.
-TEST_PROBES = tests/connect_probe
+TEST_PROBES = tests/connect_probe tests/connector_probe
 tests_connect_probe_LDADD = lib/libnetbasics.la
 tests_connect_probe_LDFLAGS = -no-install
+tests_connector_probe_LDADD = lib/libnetbasics.la
+tests_connector_probe_LDFLAGS = -no-install
 else
 check-local:
 	@echo "make check needs the Check unit test framework (>= 0.11)." >&2
