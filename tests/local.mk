@@ -20,7 +20,8 @@ UNIT_TESTS = \
 	tests/test_threads \
 	tests/test_fds \
 	tests/test_scope \
-	tests/test_connector
+	tests/test_connector \
+	tests/test_connector_uv
 
 SHELL_TESTS = \
 	tests/exports.sh \
@@ -111,6 +112,15 @@ tests_test_scope_CFLAGS = $(TEST_CFLAGS)
 tests_test_scope_LDADD = $(TEST_LIBS)
 tests_test_connector_CFLAGS = $(TEST_CFLAGS)
 tests_test_connector_LDADD = $(TEST_LIBS)
+# Connectors in libuv's event loop (no Check).  Without libuv a stub says
+# so and exits 77: the test stays in the list, reported as skipped.
+if HAVE_UV
+tests_test_connector_uv_SOURCES = tests/test_connector_uv.c
+tests_test_connector_uv_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS)
+tests_test_connector_uv_LDADD = lib/libnetbasics.la $(UV_LIBS)
+else
+tests_test_connector_uv_SOURCES = tests/test_connector_uv_skip.c
+endif
 tests_test_race_CFLAGS = $(TEST_CFLAGS)
 tests_test_race_CPPFLAGS = $(NB_INTERNAL_INCLUDES)
 tests_test_race_LDADD = $(NB_INTERNAL_LIBS)
