@@ -169,6 +169,7 @@ static int begin_race(nb_connector *c, const char **op)
     c->attempts = c->small_attempts;
     unique = c->small_order;
     if (n > SMALL_LIST) {
+        /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
         size_t each = 2 * sizeof(*c->order) + sizeof(nb__attempt);
         void *block = malloc(each * (size_t)n);
         if (block == NULL) {
@@ -271,12 +272,11 @@ static nb_connector *new_connector(const char *host, const char *port,
 }
 
 /* Starts the race on the resolved list.  0; or -1 with *e filled when it
- * was lost at once (every attempt failed in connect(2) itself); or -2 with
- * errno and *op when the connector's own resources failed. */
+ * was lost at once (every attempt failed in socket(2) or connect(2)
+ * itself); or -2 with errno and *op when the connector's own resources
+ * failed. */
 static int race_now(nb_connector *c, const char **op, nb_error *e)
 {
-    char name[NB_ADDRSTRLEN];
-
     *op = NULL;
     if (begin_race(c, op) != 0)
         return -2;
@@ -286,6 +286,7 @@ static int race_now(nb_connector *c, const char **op, nb_error *e)
     if (*op != NULL)
         return -2;
     if (nb__race_lost(&c->race)) {
+        char name[NB_ADDRSTRLEN];
         nb__race_fail(&c->race, 0, target_name(c, name, sizeof(name)),
                       c->deadline.timeout_ms, e);
         return -1;
