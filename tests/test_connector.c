@@ -501,8 +501,9 @@ START_TEST(name_connects)
 }
 END_TEST
 
-/* nb_connector_start never waits on the network: a target whose listener
- * drops SYNs costs it no more than one that accepts. */
+/* nb_connector_start never waits on the network or the resolver: a
+ * target whose listener drops SYNs, or a name whose lookup hangs, costs it
+ * no more than one that answers. */
 START_TEST(start_never_waits)
 {
     struct endpoint ep = { "127.0.0.1", STALLS, -1, { 0 }, 0 };
@@ -521,6 +522,14 @@ START_TEST(start_never_waits)
     ck_assert_ptr_nonnull(c);
     ck_assert_int_lt(th_now_ms() - t0, 100);
     nb_connector_free(c);
+    if (have_slow_dns) {
+        /* nor on a name server that never answers */
+        t0 = th_now_ms();
+        c = nb_connector_start(SLOW_NAME, port, 0, 0, NULL);
+        ck_assert_ptr_nonnull(c);
+        ck_assert_int_lt(th_now_ms() - t0, 100);
+        nb_connector_free(c);
+    }
     close_endpoints(&ep, 1);
     wait_for_helpers_to_end();
 }
@@ -714,6 +723,7 @@ START_TEST(errors_are_nb_tcp_connects)
 
     c = nb_connector_start(host, portp, t->timeout, t->flags, &got);
     ck_assert_msg(c != NULL, "%s: start failed: %s", t->what, got.message);
+    ck_assert_int_eq(th_is_cloexec(nb_connector_fd(c)), 1);
     errno = 0;
     ck_assert_int_eq(drive(c, LIMIT_MS, &fd, &got, NULL), -1);
     got_errno = errno;
