@@ -83,6 +83,36 @@ START_TEST(connected_at_once)
 }
 END_TEST
 
+/* A name: the attempt starts in a step (once the lookup is done), and the
+ * connection made inside that step's connect(2) is handed out by it. */
+START_TEST(connected_at_once_in_a_step)
+{
+    char port[8];
+    int listener = th_raw_listener(AF_INET, 8, port);
+    int before = th_count_fds(), fd = -1, rc = 0, steps = 0;
+    nb_error e;
+    nb_connector *c;
+
+    c = nb_connector_start("localhost", port, 0, NB_IPV4_ONLY, &e);
+    ck_assert_msg(c != NULL, "%s", e.message);
+    at_once = 1;
+    calls = 0;
+    while (rc == 0 && th_poll_for(nb_connector_fd(c), POLLIN, 2000) == 1) {
+        rc = nb_connector_step(c, &fd, &e);
+        steps++;
+    }
+    at_once = 0;
+    ck_assert_msg(rc == 1, "step %d: %s", steps, rc < 0 ? e.message : "0");
+    ck_assert_int_eq(calls, 1);
+    ck_assert_int_eq(steps, 1);  /* the lookup's wake-up: resolved, connected */
+    nb_connector_free(c);
+    ck_assert_int_eq(th_count_fds(), before + 1);
+    th_check_connected_to(fd, listener);
+    close(fd);
+    close(listener);
+}
+END_TEST
+
 /* Refused inside nb_connector_start: the step reports it, as
  * nb_tcp_connect reports the same refusal. */
 START_TEST(refused_at_once)
@@ -128,6 +158,7 @@ static Suite *now_suite(void)
     TCase *tc = tcase_create("at once");
 
     tcase_add_test(tc, connected_at_once);
+    tcase_add_test(tc, connected_at_once_in_a_step);
     tcase_add_test(tc, refused_at_once);
     suite_add_tcase(s, tc);
     return s;
