@@ -10,24 +10,31 @@
 bench_connect_bench_SOURCES = bench/connect_bench.c
 bench_connect_bench_LDADD = lib/libnetbasics.la -lm
 bench_connect_bench_LDFLAGS = -no-install
+# bench/connector_bench: nb_connector against a hand-written non-blocking
+# connect, both in one epoll loop (bench/connector.sh runs it).
+bench_connector_bench_SOURCES = bench/connector_bench.c
+bench_connector_bench_LDADD = lib/libnetbasics.la -lm
+bench_connector_bench_LDFLAGS = -no-install
 # bench/raw_server is the hand-written baseline time-server is compared
 # with.  It uses no library (nor does tests/loadgen).
 SERVER_BENCH_PROGS = tests/loadgen bench/raw_server
 bench_raw_server_SOURCES = bench/raw_server.c
-EXTRA_PROGRAMS += bench/connect_bench bench/raw_server
-CLEANFILES += bench/connect_bench bench/raw_server
-EXTRA_DIST += bench/connect.sh bench/RESULTS.md \
+EXTRA_PROGRAMS += bench/connect_bench bench/connector_bench bench/raw_server
+CLEANFILES += bench/connect_bench bench/connector_bench bench/raw_server
+EXTRA_DIST += bench/connect.sh bench/connector.sh bench/RESULTS.md \
 	bench/server_bench.sh bench/classic_server.py \
 	bench/server-bench.png bench/server-bench.dat \
 	bench/QUALITY-RESULTS.md
 
-bench: bench-connect bench-server
+bench: bench-connect bench-connector bench-server
 bench-connect: bench/connect_bench
 	$(SHELL) $(top_srcdir)/bench/connect.sh '$(abs_top_builddir)'
+bench-connector: bench/connector_bench
+	$(SHELL) $(top_srcdir)/bench/connector.sh '$(abs_top_builddir)'
 # BENCH_FLAGS: options for the script, e.g. make bench-server BENCH_FLAGS='-r 5'
 bench-server: $(SERVER_BENCH_PROGS) examples/time-server
 	$(SHELL) $(top_srcdir)/bench/server_bench.sh -b '$(abs_top_builddir)' $(BENCH_FLAGS)
 check-load: tests/loadgen examples/time-server
 	top_srcdir='$(top_srcdir)' top_builddir='$(top_builddir)' \
 	    $(SHELL) $(top_srcdir)/tests/load.sh
-.PHONY: bench bench-connect bench-server check-load
+.PHONY: bench bench-connect bench-connector bench-server check-load

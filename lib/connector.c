@@ -8,9 +8,11 @@
  *     (created only when a timer is due),
  *   - the eventfd the lookup's helper thread writes (only for a name, and
  *     only until it is resolved; also written when a helper comes free
- *     while the connector waits for one, or to report an error found
- *     before any of the above exists).
- * So the caller needs no timer, and the connector never busy-polls.
+ *     while the connector waits for one).
+ * So the caller needs no timer, and the connector never busy-polls.  A
+ * connector that fails while it starts (an unknown service, every attempt
+ * failed at once) keeps no epoll instance: its descriptor is an eventfd,
+ * readable for good (defer_failure).
  */
 #include "config.h"
 
@@ -64,29 +66,29 @@ static const char *target_name(const nb_connector *c, char *buf, size_t size)
     return buf;
 }
 
-/* Keeps *e for the next step and makes the descriptor readable, so that
- * an error found while starting (an unknown service, every attempt
- * refused at once) is reported by nb_connector_step, as the interface
- * says.  -1 when even that cannot be done (*e is then the caller's). */
-static int defer_failure(nb_connector *c, const nb_error *e)
+/* Keeps *e for the next step and makes the descriptor readable for good,
+ * so that an error found while starting (an unknown service, every attempt
+ * failed in socket(2) or connect(2) itself) is reported by
+ * nb_connector_step, as the interface says.  Nothing else will happen to
+ * this connector, so its descriptor need not be an epoll instance any
+ * more: an eventfd whose counter is set takes its place (the caller has
+ * not seen the epoll descriptor yet).  That needs no descriptor beyond the
+ * one the connector holds, so even EMFILE from an attempt's socket(2) is
+ * reported by the step.  0, or -1 with errno and *op (the connector's own
+ * resources). */
+static int defer_failure(nb_connector *c, const nb_error *e, const char **op)
 {
-    struct epoll_event ev;
-    uint64_t one = 1;
-
+    *op = "malloc";
     c->failure = malloc(sizeof(*c->failure));
-    if (c->failure == NULL)
+    if (c->failure == NULL) {
+        errno = ENOMEM;
         return -1;
-    *c->failure = *e;
-    if (c->wakefd < 0) {
-        c->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        ev.events = EPOLLIN;
-        ev.data.u32 = TAG_WAKE;
-        if (c->wakefd < 0 ||
-            epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->wakefd, &ev) != 0)
-            return -1;
     }
-    return write(c->wakefd, &one, sizeof(one)) == (ssize_t)sizeof(one) ? 0
-                                                                      : -1;
+    *c->failure = *e;
+    nb__close_quietly(c->epfd);
+    *op = "eventfd";
+    c->epfd = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
+    return c->epfd >= 0 ? 0 : -1;
 }
 
 static int finish_failed(nb_connector *c, const nb_error *e, nb_error *err)
@@ -168,7 +170,7 @@ static int begin_race(nb_connector *c, const char **op)
     c->attempts = c->small_attempts;
     unique = c->small_order;
     if (n > SMALL_LIST) {
-        /* NOLINTNEXTLINE(bugprone-sizeof-expression): arrays of pointers */
+        /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
         size_t each = 2 * sizeof(*c->order) + sizeof(nb__attempt);
         void *block = malloc(each * (size_t)n);
         if (block == NULL) {
@@ -195,9 +197,11 @@ static int begin_race(nb_connector *c, const char **op)
     return 0;
 }
 
-/* Starts what is due and watches the new sockets (a winner too: its
- * socket is writable, so a later step finds it if this one is not told).
- * The winner's index, or -1; *op set when watching failed (errno). */
+/* Starts what is due and watches the new sockets, a winner's too: when
+ * connect(2) finished at once inside nb_connector_start, its socket being
+ * writable is what makes the descriptor readable for the step that hands
+ * it out.  The winner's index, or -1; *op set when watching failed
+ * (errno). */
 static int start_due(nb_connector *c, const char **op)
 {
     int first_new, i;
@@ -269,8 +273,9 @@ static nb_connector *new_connector(const char *host, const char *port,
 }
 
 /* Starts the race on the resolved list.  0; or -1 with *e filled when it
- * was lost at once (every attempt failed in connect(2) itself); or -2 with
- * errno and *op when the connector's own resources failed. */
+ * was lost at once (every attempt failed in socket(2) or connect(2)
+ * itself); or -2 with errno and *op when the connector's own resources
+ * failed. */
 static int race_now(nb_connector *c, const char **op, nb_error *e)
 {
     *op = NULL;
@@ -357,8 +362,8 @@ nb_connector *nb_connector_start(const char *host, const char *port,
     op = "epoll_create1";
     c->epfd = epoll_create1(EPOLL_CLOEXEC);
     rc = c->epfd < 0 ? -2 : begin(c, &op, &e);
-    if (rc == -1 && e.code != NB_ERR_ARG && defer_failure(c, &e) == 0)
-        return c;
+    if (rc == -1 && e.code != NB_ERR_ARG)
+        rc = defer_failure(c, &e, &op) == 0 ? 0 : -2;
     if (rc == 0)
         return c;
     if (rc == -2) {

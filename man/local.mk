@@ -14,6 +14,11 @@ dist_man_MANS = \
 	man/man3/nb_tcp_connect.3 \
 	man/man3/nb_tcp_keepalive.3 \
 	man/man3/nb_tcp_user_timeout.3 \
+	man/man3/nb_connector.3 \
+	man/man3/nb_connector_start.3 \
+	man/man3/nb_connector_fd.3 \
+	man/man3/nb_connector_step.3 \
+	man/man3/nb_connector_free.3 \
 	man/man3/nb_udp_bind.3 \
 	man/man3/nb_udp_connect.3 \
 	man/man3/nb_udp_sendto.3 \

@@ -25,7 +25,9 @@ UNIT_TESTS = \
 	tests/test_recv \
 	tests/test_dgram \
 	tests/test_messages \
-	tests/test_udpguard
+	tests/test_udpguard \
+	tests/test_connector \
+	tests/test_connector_uv
 
 SHELL_TESTS = \
 	tests/exports.sh \
@@ -38,6 +40,7 @@ SHELL_TESTS = \
 	tests/example-options.sh \
 	tests/udp-guard.sh \
 	tests/connect-syscalls.sh \
+	tests/connector-syscalls.sh \
 	tests/manpages.sh \
 	tests/man-examples.sh \
 	tests/tutorial.sh \
@@ -82,7 +85,8 @@ tests/load.log: examples/time-server
 INTERNAL_TESTS = \
 	tests/test_race \
 	tests/test_faults \
-	tests/test_tcpopt
+	tests/test_tcpopt \
+	tests/test_connector_now
 
 if HAVE_CHECK
 TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
@@ -157,6 +161,17 @@ tests_test_udpguard_SOURCES = tests/test_udpguard.c \
 tests_test_udpguard_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/examples
 tests_test_udpguard_CFLAGS = $(TEST_CFLAGS)
 tests_test_udpguard_LDADD = $(TEST_LIBS)
+tests_test_connector_CFLAGS = $(TEST_CFLAGS)
+tests_test_connector_LDADD = $(TEST_LIBS)
+# Connectors in libuv's event loop (no Check).  Without libuv a stub says
+# so and exits 77: the test stays in the list, reported as skipped.
+if HAVE_UV
+tests_test_connector_uv_SOURCES = tests/test_connector_uv.c
+tests_test_connector_uv_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS)
+tests_test_connector_uv_LDADD = lib/libnetbasics.la $(UV_LIBS)
+else
+tests_test_connector_uv_SOURCES = tests/test_connector_uv_skip.c
+endif
 tests_test_race_CFLAGS = $(TEST_CFLAGS)
 tests_test_race_CPPFLAGS = $(NB_INTERNAL_INCLUDES)
 tests_test_race_LDADD = $(NB_INTERNAL_LIBS)
@@ -186,12 +201,19 @@ tests_test_tcpopt_CFLAGS = $(TEST_CFLAGS)
 tests_test_tcpopt_CPPFLAGS = $(NB_INTERNAL_INCLUDES)
 tests_test_tcpopt_LDADD = $(NB_INTERNAL_LIBS)
 tests_test_tcpopt_LDFLAGS = -Wl,--wrap=setsockopt
+# connect(2) wrapped, to finish inside the call (see the test).
+tests_test_connector_now_CFLAGS = $(TEST_CFLAGS)
+tests_test_connector_now_CPPFLAGS = $(NB_INTERNAL_INCLUDES)
+tests_test_connector_now_LDADD = $(NB_INTERNAL_LIBS)
+tests_test_connector_now_LDFLAGS = -Wl,--wrap=connect
 # Helper programs run by the shell tests (not tests themselves).
 # -no-install: a real binary, no libtool wrapper script, so that strace
 # sees the program itself.
-TEST_PROBES = tests/connect_probe
+TEST_PROBES = tests/connect_probe tests/connector_probe
 tests_connect_probe_LDADD = lib/libnetbasics.la
 tests_connect_probe_LDFLAGS = -no-install
+tests_connector_probe_LDADD = lib/libnetbasics.la
+tests_connector_probe_LDFLAGS = -no-install
 else
 check-local:
 	@echo "make check needs the Check unit test framework (>= 0.11)." >&2

@@ -278,7 +278,7 @@ fi
 for p in tcp-server-naive tcp-client-naive tcp-server-raw tcp-client-raw \
          tcp-server-nb tcp-client-nb udp-server-raw udp-client-raw \
          udp-server-nb udp-client-nb connect-report line-client-nb \
-         basic-time-server basic-time-client; do
+         basic-time-server basic-time-client tcp-client-loop; do
     [ -x "$bin/$p" ] || fail "programs" "$p.c is not in the tutorial, or did not build"
 done
 if [ "$failed" -gt 0 ]; then
@@ -504,6 +504,28 @@ status=0
 [ "$status" -eq 64 ] && grep -q '^  code NB_ERR_ARG, op "connect"' "$tmp/err" &&
     ok "connect-report: bad port, exit 64" ||
     fail "connect-report, bad port" "exit $status: $(cat "$tmp/err")"
+
+# --- one event loop, several servers (section 9): every reply, and the
+# failures with nb_tcp_connect's messages (tcp-server-nb's port is closed
+# by now); replies and failures come in any order.
+if [ -n "${port[tcp-server-raw]:-}" ] && [ -n "${port[tcp-server-nb]:-}" ]; then
+    R=${port[tcp-server-raw]} C=${port[tcp-server-nb]}
+    targets="127.0.0.1:$R localhost:$R"
+    [ "$have_ipv6" = yes ] && targets="$targets [::1]:$R"
+    status=0
+    # shellcheck disable=SC2086 # one word per target
+    timeout 15 "$bin/tcp-client-loop" $targets "127.0.0.1:$C" localhost:dytime \
+        >"$tmp/out" 2>"$tmp/err" || status=$?
+    want_err="connect 127.0.0.1:$C: Connection refused
+resolve localhost:dytime: unknown service 'dytime' for tcp"
+    got_replies=$(sed -E "s/: [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\$//" "$tmp/out" | sort)
+    if [ "$status" -eq 1 ] && [ "$(sort "$tmp/err")" = "$want_err" ] &&
+       [ "$got_replies" = "$(printf '%s\n' $targets | sort)" ]; then
+        ok "tcp-client-loop: $(wc -l < "$tmp/out") replies, 2 failures, exit 1"
+    else
+        fail "tcp-client-loop" "exit $status; stdout '$(cat "$tmp/out")'; stderr '$(cat "$tmp/err")'"
+    fi
+fi
 
 # --- out of descriptors: the accept loops back off and keep serving.
 # With 4 descriptors (0-2 and the listener) every accept fails with
