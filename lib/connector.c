@@ -140,8 +140,11 @@ static int update_timer(nb_connector *c, const char **op)
         *op = "timerfd_create";
         c->timerfd = timerfd_create(CLOCK_MONOTONIC,
                                     TFD_CLOEXEC | TFD_NONBLOCK);
-        if (c->timerfd < 0 || watch(c, c->timerfd, EPOLLIN, TAG_TIMER) != 0)
+        if (c->timerfd < 0)
             return -1;
+        *op = "epoll_ctl";
+        if (watch(c, c->timerfd, EPOLLIN, TAG_TIMER) != 0)
+            return -1;  /* the connector is finished: it stays unwatched */
     }
     memset(&its, 0, sizeof(its));
     if (due != INT64_MAX) {

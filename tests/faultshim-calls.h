@@ -49,6 +49,17 @@
     X(UNLINK, unlink, int, (const char *))                                   \
     X(MALLOC, malloc, void *, (size_t))                                      \
     X(FREE, free, void, (void *))                                            \
-    X(CLOSE, close, int, (int))
+    X(CLOSE, close, int, (int))                                              \
+    X(EVENTFD, eventfd, int, (unsigned int, int))                            \
+    X(EPOLL_CREATE1, epoll_create1, int, (int))                              \
+    X(EPOLL_CTL, epoll_ctl, int, (int, int, int, struct epoll_event *))      \
+    X(EPOLL_WAIT, epoll_wait, int, (int, struct epoll_event *, int, int))    \
+    X(TIMERFD_CREATE, timerfd_create, int, (int, int))                       \
+    X(TIMERFD_SETTIME, timerfd_settime, int,                                 \
+      (int, int, const struct itimerspec *, struct itimerspec *))            \
+    X(READ, read, ssize_t, (int, void *, size_t))                            \
+    X(WRITE, write, ssize_t, (int, const void *, size_t))                    \
+    X(PTHREAD_CREATE, pthread_create, int,                                   \
+      (pthread_t *, const pthread_attr_t *, void *(*)(void *), void *))
 
 #endif

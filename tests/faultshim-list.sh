@@ -36,16 +36,41 @@ NM=${NM:-nm}
 #   in6addr_any, in6addr_loopback: constants
 #   htons, htonl, ntohs, ntohl: byte order (real calls at -O0, in the
 #     coverage build); bcmp: clang's memcmp(...) == 0
+# The helper threads of lib/lookup.c (the failure that matters there,
+# pthread_create's EAGAIN, is wrapped and injected):
+#   pthread_mutex_lock, pthread_mutex_unlock: a default (normal) mutex,
+#     statically initialised: EINVAL/EAGAIN/EDEADLK/EPERM are for robust,
+#     recursive or error-checking mutexes, or bad use, none of which the
+#     library has (and the shim locks a mutex of its own in every wrapper)
+#   pthread_once: cannot fail (POSIX lists no error for a valid once)
+#   pthread_atfork: ENOMEM only, which lookup.c ignores on purpose (the
+#     lookups work; only a forked child would count its parent's helpers);
+#     it runs once per process under pthread_once, so no window of a test
+#     but the program's first lookup would ever see it
+#   pthread_attr_init, pthread_attr_destroy: glibc's cannot fail;
+#     pthread_attr_setdetachstate: EINVAL for a value other than the two
+#     constants only
+#   sigfillset: EINVAL only for a null set; pthread_sigmask with
+#     SIG_SETMASK and a set the library made: EINVAL only for a bad `how`
+#   strncat: a string function, no errno
 PURE='
 htons htonl ntohs ntohl bcmp
 memcpy memmove memset memcmp memchr strlen strnlen strcmp strncmp
 strcasecmp strncasecmp strchr strrchr strpbrk strspn strcspn strstr strtol
-strtoul strtoll strtoull snprintf vsnprintf
+strtoul strtoll strtoull snprintf vsnprintf strncat
 inet_pton inet_ntop gai_strerror strerror_r __xpg_strerror_r getenv getpid
 unsetenv clock_gettime __errno_location __ctype_b_loc __ctype_tolower_loc
 __ctype_toupper_loc __stack_chk_fail _GLOBAL_OFFSET_TABLE_ in6addr_any
 in6addr_loopback
+pthread_mutex_lock pthread_mutex_unlock pthread_once pthread_atfork
+pthread_attr_init pthread_attr_destroy pthread_attr_setdetachstate
+sigfillset pthread_sigmask
 '
+# Wrapped although they cannot fail here, so that test_faults sees them
+# (and which thread makes them) and covers the error paths with stand-ins
+# (the reasons are with errno_table in tests/test_faults.c): epoll_wait
+# with timeout 0, timerfd_settime, read and write on eventfd/timerfd
+# counters.
 # Symbols of instrumented builds (configure --enable-sanitizers,
 # --enable-fuzzing, --enable-code-coverage): not calls the library makes.
 INSTRUMENTATION='^(__asan_|__ubsan_|__sanitizer_|__lsan_|__msan_|__tsan_|__sancov_|__start___sancov|__stop___sancov|__gcov_|__llvm_|__gcda_|__gcno_)'

@@ -28,14 +28,47 @@
  * Outside a window every wrapped function just calls the real one.
  * free() and freeaddrinfo() are wrapped for leak accounting only: they
  * never fail and leave no event.  if_nametoindex, if_indextoname and
- * fcntl are recorded and can be failed like the others.
+ * fcntl are recorded and can be failed like the others.  pthread_create
+ * fails by its result (EAGAIN), as it does, not by errno.  A write(2) that
+ * fails with EAGAIN on an eventfd stands for a counter already at its
+ * maximum, which is readable: the real write runs, then EAGAIN is returned
+ * (the reader sees what it would see).
+ *
+ * Threads.  The library looks names up on helper threads (lib/lookup.c):
+ * while the caller polls and reads its eventfd, the helper calls
+ * getaddrinfo, write, freeaddrinfo and free.  Every piece of the shim's
+ * state (window, trace, counters, plans, leak accounting, fake host) is
+ * under one mutex, held only for the bookkeeping, never across a real
+ * call.  Each event records which thread made it (0: the one that opened
+ * the window; 1, 2...: other threads in the order they first appear).
+ * The per-kind index nth is deterministic, and a plan "the nth call of
+ * this kind" means the same call in every run, as long as each kind of
+ * call is made by one thread only within a window: the trace order between
+ * threads varies from run to run, the order within one thread does not.
+ * That holds for the library as it is (the helper makes getaddrinfo and
+ * write; the caller everything else) and the shim checks it:
+ * fs_shared_kind() names the first kind two threads made in the window.
+ * pthread_create is wrapped so that the shim starts each new thread
+ * through a trampoline that counts it: fs_end() waits (bounded) until
+ * every thread started in the program has returned, so that an abandoned
+ * lookup, which frees its memory and its getaddrinfo result on the helper
+ * thread when getaddrinfo returns, has done so before the leak accounting
+ * is read; fs_hold_lookups() keeps getaddrinfo from returning meanwhile,
+ * so that a test can make the caller give up first, deterministically.
+ * The mutex is taken across fork(2), so that a child of a process whose
+ * helper was inside the shim does not inherit it locked.
  */
 #ifndef NB_TEST_FAULTSHIM_H
 #define NB_TEST_FAULTSHIM_H
 
 #include <stddef.h>
-#include <sys/socket.h>
 #include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sys/types.h>
 
 #include "faultshim-calls.h"
 
@@ -50,10 +83,24 @@ enum fs_call {
 /* "socket", "setsockopt", ... */
 const char *fs_call_name(enum fs_call call);
 
+/* What a descriptor is (fs_event.fdkind). */
+enum fs_fdkind {
+    FS_FD_NONE,       /* the call has no descriptor */
+    FS_FD_SOCKET,
+    FS_FD_EVENTFD,
+    FS_FD_TIMERFD,
+    FS_FD_EPOLL,
+    FS_FD_OTHER
+};
+
 /* One wrapped call seen in a window. */
 struct fs_event {
     enum fs_call call;
     int nth;          /* its index among the window's calls of that kind */
+    int thread;       /* 0: the thread that opened the window; 1, 2...:
+                         other threads (the library's helpers) */
+    int fdkind;       /* enum fs_fdkind of the descriptor it is about (for
+                         epoll_ctl, the one added or removed) */
     int domain;       /* the socket's family (AF_INET, AF_INET6, AF_UNIX);
                          for socket() the family asked for; 0 if none */
     int socktype;     /* SOCK_STREAM, SOCK_DGRAM; 0 if none */
@@ -63,7 +110,8 @@ struct fs_event {
     int can_eagain;   /* the call may say EAGAIN: non-blocking socket,
                          MSG_DONTWAIT, or a SO_SNDTIMEO/SO_RCVTIMEO wait */
     int connected;    /* the socket has a peer (getpeername works) */
-    int level, name;  /* setsockopt/getsockopt: the option */
+    int level, name;  /* setsockopt/getsockopt: the option; ioctl, fcntl:
+                         the request; epoll_ctl: the operation */
     long result;      /* what the call returned */
     int err;          /* errno when it failed (or the gai code) */
     int injected;     /* 1 when the shim made it fail */
@@ -76,11 +124,14 @@ struct fs_event {
 #define FS_EVERY (-1)
 #define FS_ALTERNATE (-2)
 
-/* Back to pass-through: no window, no plan, no caps, no fake host. */
+/* Back to pass-through: no window, no plan, no caps, no fake host, lookups
+ * not held; waits (bounded, as fs_end) for the threads still running. */
 void fs_reset(void);
 /* Opens a window: clears the trace and the per-kind counters. */
 void fs_begin(void);
-/* Closes it; the trace stays readable. */
+/* Waits until every thread started through pthread_create has returned
+ * (at most 10 s: see fs_threads_running), then closes the window; the
+ * trace stays readable. */
 void fs_end(void);
 
 /* Plans a fault for the next window(s): call number nth (or FS_EVERY,
@@ -107,12 +158,29 @@ void fs_cap(enum fs_call call, size_t max);
 void fs_fake_host(const char *host, const struct sockaddr_storage *addrs,
                   const socklen_t *lens, int n);
 
+/* While on, getaddrinfo (real or fake) waits on entry until it is turned
+ * off (or 10 s pass): a lookup that is still running, for as long as the
+ * test likes. */
+void fs_hold_lookups(int on);
+
+/* Threads started through the wrapped pthread_create that have not
+ * returned yet (0 after fs_end unless one hung). */
+int fs_threads_running(void);
+/* The first kind of call that two threads made in the last window, or -1
+ * (then every nth in the trace means the same call in every run). */
+int fs_shared_kind(void);
+
+/* poll(2) itself, for a test's own waiting inside a window (the library's
+ * calls are the ones to record). */
+int fs_real_poll(struct pollfd *fds, nfds_t n, int timeout);
+
 /* The window's trace. */
 int fs_trace_len(void);
 const struct fs_event *fs_trace(int i);
 /* How many planned faults fired in the last window. */
 int fs_fired(void);
-/* "bind#0", "setsockopt(SO_REUSEADDR)#1", "connect[unix]#0" into buf. */
+/* "bind#0", "setsockopt(SO_REUSEADDR)#1", "connect[unix]#0",
+ * "read[eventfd]#0", "getaddrinfo#0@helper" into buf. */
 char *fs_event_name(const struct fs_event *ev, char *buf, size_t size);
 
 /* Leak accounting (always on): getaddrinfo results not yet given to

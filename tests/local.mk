@@ -194,7 +194,11 @@ tests_test_faults_LDFLAGS = \
 	-Wl,--wrap=getaddrinfo -Wl,--wrap=freeaddrinfo \
 	-Wl,--wrap=getservbyname_r -Wl,--wrap=if_nametoindex \
 	-Wl,--wrap=if_indextoname -Wl,--wrap=lstat -Wl,--wrap=unlink \
-	-Wl,--wrap=malloc -Wl,--wrap=free -Wl,--wrap=close
+	-Wl,--wrap=malloc -Wl,--wrap=free -Wl,--wrap=close \
+	-Wl,--wrap=eventfd -Wl,--wrap=epoll_create1 -Wl,--wrap=epoll_ctl \
+	-Wl,--wrap=epoll_wait -Wl,--wrap=timerfd_create \
+	-Wl,--wrap=timerfd_settime -Wl,--wrap=read -Wl,--wrap=write \
+	-Wl,--wrap=pthread_create
 # nb_tcp_keepalive and nb_tcp_user_timeout, with setsockopt(2) made to
 # fail on demand (tests/test_tcpopt.c says why it links the objects).
 tests_test_tcpopt_CFLAGS = $(TEST_CFLAGS)
