@@ -19,7 +19,8 @@ UNIT_TESTS = \
 	tests/test_emfile \
 	tests/test_threads \
 	tests/test_fds \
-	tests/test_scope
+	tests/test_scope \
+	tests/test_resolve
 
 SHELL_TESTS = \
 	tests/exports.sh \
@@ -106,6 +107,8 @@ tests_test_fds_CFLAGS = $(TEST_CFLAGS)
 tests_test_fds_LDADD = $(TEST_LIBS)
 tests_test_scope_CFLAGS = $(TEST_CFLAGS)
 tests_test_scope_LDADD = $(TEST_LIBS)
+tests_test_resolve_CFLAGS = $(TEST_CFLAGS)
+tests_test_resolve_LDADD = $(TEST_LIBS)
 tests_test_race_CFLAGS = $(TEST_CFLAGS)
 tests_test_race_CPPFLAGS = $(NB_INTERNAL_INCLUDES)
 tests_test_race_LDADD = $(NB_INTERNAL_LIBS)
