@@ -20,7 +20,8 @@ UNIT_TESTS = \
 	tests/test_threads \
 	tests/test_fds \
 	tests/test_scope \
-	tests/test_resolve
+	tests/test_resolve \
+	tests/test_lookup
 
 SHELL_TESTS = \
 	tests/exports.sh \
@@ -109,6 +110,8 @@ tests_test_scope_CFLAGS = $(TEST_CFLAGS)
 tests_test_scope_LDADD = $(TEST_LIBS)
 tests_test_resolve_CFLAGS = $(TEST_CFLAGS)
 tests_test_resolve_LDADD = $(TEST_LIBS)
+tests_test_lookup_CFLAGS = $(TEST_CFLAGS)
+tests_test_lookup_LDADD = $(TEST_LIBS)
 tests_test_race_CFLAGS = $(TEST_CFLAGS)
 tests_test_race_CPPFLAGS = $(NB_INTERNAL_INCLUDES)
 tests_test_race_LDADD = $(NB_INTERNAL_LIBS)
