@@ -1,7 +1,7 @@
 # bench/local.mk - benchmarks.
 # Built and run only on demand, never by `make all`, and (but for
 # bench/loadgen, which tests/load.sh needs) never by `make check`: they take
-# minutes and want a quiet machine.  `make bench` runs both benchmarks.
+# minutes and want a quiet machine.  `make bench` runs them all.
 #
 # bench/connect_bench: nb_tcp_connect + nb_recv_all against raw system
 # calls.  -no-install links the real executable (no libtool wrapper
@@ -9,26 +9,34 @@
 bench_connect_bench_SOURCES = bench/connect_bench.c
 bench_connect_bench_LDADD = lib/libnetbasics.la -lm
 bench_connect_bench_LDFLAGS = -no-install
+# bench/resolve_bench: nb_resolve inline, on a helper thread (with a
+# deadline), and getaddrinfo on a fresh joined thread, the floor of any
+# thread-per-lookup design.
+bench_resolve_bench_SOURCES = bench/resolve_bench.c
+bench_resolve_bench_LDADD = lib/libnetbasics.la -lm
+bench_resolve_bench_LDFLAGS = -no-install -pthread
 # bench/loadgen is an epoll load generator; bench/raw_server the
 # hand-written baseline time-server is compared with.  They use no library.
 SERVER_BENCH_PROGS = bench/loadgen bench/raw_server
 bench_loadgen_SOURCES = bench/loadgen.c
 bench_raw_server_SOURCES = bench/raw_server.c
-EXTRA_PROGRAMS += bench/connect_bench $(SERVER_BENCH_PROGS)
+EXTRA_PROGRAMS += bench/connect_bench bench/resolve_bench $(SERVER_BENCH_PROGS)
 CLEANFILES += $(EXTRA_PROGRAMS)
-EXTRA_DIST += bench/connect.sh bench/RESULTS.md \
+EXTRA_DIST += bench/connect.sh bench/resolve.sh bench/RESULTS.md \
 	bench/server_bench.sh bench/classic_server.py \
 	bench/server-bench.png bench/server-bench.dat \
 	bench/QUALITY-RESULTS.md
 tests/load.log: bench/loadgen examples/time-server
 
-bench: bench-connect bench-server
+bench: bench-connect bench-resolve bench-server
 bench-connect: bench/connect_bench
 	$(SHELL) $(top_srcdir)/bench/connect.sh '$(abs_top_builddir)'
+bench-resolve: bench/resolve_bench
+	$(SHELL) $(top_srcdir)/bench/resolve.sh '$(abs_top_builddir)'
 # BENCH_FLAGS: options for the script, e.g. make bench-server BENCH_FLAGS='-r 5'
 bench-server: $(SERVER_BENCH_PROGS) examples/time-server
 	$(SHELL) $(top_srcdir)/bench/server_bench.sh -b '$(abs_top_builddir)' $(BENCH_FLAGS)
 check-load: bench/loadgen examples/time-server
 	top_srcdir='$(top_srcdir)' top_builddir='$(top_builddir)' \
 	    $(SHELL) $(top_srcdir)/tests/load.sh
-.PHONY: bench bench-connect bench-server check-load
+.PHONY: bench bench-connect bench-resolve bench-server check-load

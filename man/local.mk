@@ -12,6 +12,7 @@ dist_man_MANS = \
 	man/man3/nb_tcp_listen.3 \
 	man/man3/nb_tcp_accept.3 \
 	man/man3/nb_tcp_connect.3 \
+	man/man3/nb_resolve.3 \
 	man/man3/nb_udp_bind.3 \
 	man/man3/nb_udp_connect.3 \
 	man/man3/nb_udp_sendto.3 \
