@@ -905,6 +905,128 @@ START_TEST(test_numeric_opens_no_file)
 }
 END_TEST
 
+/* --------------------------------------------------------- connector */
+
+/* Steps c whenever its descriptor is readable, as an event loop would,
+ * for at most limit_ms: what the last step returned (1 connected, -1
+ * failed), or 0 when it was still in progress at the limit. */
+static int drive(nb_connector *c, int limit_ms, int *fd, nb_error *e)
+{
+    int64_t end = th_now_ms() + limit_ms;
+
+    for (;;) {
+        int64_t left = end - th_now_ms();
+        int rc;
+        if (left <= 0)
+            return 0;
+        if (th_poll_for(nb_connector_fd(c), POLLIN, (int)left) != 1)
+            continue;
+        rc = nb_connector_step(c, fd, e);
+        if (rc != 0)
+            return rc;
+    }
+}
+
+/* The connector reports a stalled lookup as nb_tcp_connect does. */
+START_TEST(test_connector_times_out_while_resolving)
+{
+    int base = settled_threads();
+    int fds = th_count_fds();
+    struct call c;
+    nb_connector *conn;
+    int64_t t0 = th_now_ms();
+    int fd = -1;
+
+    set_call(&c, CALL_CONNECT, "stall.test", "80", 300, NULL);
+    conn = nb_connector_start("stall.test", "80", 300, 0, &c.err);
+    ck_assert_msg(conn != NULL, "%s", c.err.message);
+    c.rc = drive(conn, 300 + slack_ms, &fd, &c.err);
+    c.saved_errno = errno;
+    c.elapsed_ms = th_now_ms() - t0;
+    ck_assert_int_eq(fd, -1);
+    assert_resolve_timeout(&c, "stall.test:80");
+    nb_connector_free(conn);
+    ck_assert_int_eq(wait_threads_at_most(base, HELPER_WAIT_MS), base);
+    ck_assert_int_eq(th_count_fds(), fds);
+}
+END_TEST
+
+START_TEST(test_connector_slow_name)
+{
+    int base = settled_threads();
+    char port[8];
+    int listener = th_raw_listener(AF_INET, 4, port);
+    int fds = th_count_fds();
+    int64_t t0 = th_now_ms();
+    nb_connector *conn;
+    nb_error e;
+    int fd = -1, rc;
+
+    conn = nb_connector_start("slow.test", port, 2000, 0, &e);
+    ck_assert_msg(conn != NULL, "%s", e.message);
+    rc = drive(conn, 2000 + slack_ms, &fd, &e);
+    ck_assert_msg(rc == 1, "%d: %s", rc, e.message);
+    assert_took(th_now_ms() - t0, SLOW_MS - 1, SLOW_MS + slack_ms,
+                "a connector to slow.test");
+    nb_connector_free(conn);
+    th_check_connected_to(fd, listener);
+    close(fd);
+    ck_assert_int_eq(th_count_fds(), fds);
+    close(listener);
+    ck_assert_int_eq(wait_threads_at_most(base, 2000), base);
+}
+END_TEST
+
+/* With every helper busy, a connector queues for one, and its descriptor
+ * becomes readable when one is freed; a connector freed while queued, or
+ * while its lookup runs, leaves nothing behind (nor anything that a
+ * helper ending later would touch). */
+START_TEST(test_connector_waits_for_helper)
+{
+    int base = settled_threads();
+    char port[8];
+    int listener = th_raw_listener(AF_INET, 4, port);
+    int fds = th_count_fds();
+    nb_connector *queued, *dropped, *running;
+    int64_t t0;
+    nb_error e;
+    int fd = -1, rc;
+
+    if (fill_helpers(base) == 0) {
+        close(listener);
+        return;
+    }
+    t0 = th_now_ms();
+    queued = nb_connector_start("slow.test", port, resolver_s * 1000 + 4000,
+                                0, &e);
+    ck_assert_msg(queued != NULL, "%s", e.message);
+    dropped = nb_connector_start("slow.test", port, 5000, 0, &e);
+    ck_assert_msg(dropped != NULL, "%s", e.message);
+    /* nothing to do while every helper is busy */
+    ck_assert_int_eq(th_poll_for(nb_connector_fd(queued), POLLIN, 100), 0);
+    ck_assert_int_eq(nb_connector_step(queued, &fd, &e), 0);
+    nb_connector_free(dropped);
+    rc = drive(queued, resolver_s * 1000 + 4000, &fd, &e);
+    ck_assert_msg(rc == 1, "%d: %s", rc, e.message);
+    assert_took(th_now_ms() - t0,
+                getenv("VALGRIND") == NULL ? resolver_s * 1000 / 2 : SLOW_MS,
+                resolver_s * 1000 + 4000, "a connector that waited for a slot");
+    nb_connector_free(queued);
+    th_check_connected_to(fd, listener);
+    close(fd);
+    /* freed while its lookup runs on a helper */
+    ck_assert_int_eq(wait_threads_at_most(base, HELPER_WAIT_MS), base);
+    running = nb_connector_start("stall.test", "80", 5000, 0, &e);
+    ck_assert_msg(running != NULL, "%s", e.message);
+    ck_assert_int_eq(drive(running, 50, &fd, &e), 0);
+    ck_assert_int_eq(count_threads(), base + 1);
+    nb_connector_free(running);
+    ck_assert_int_eq(wait_threads_at_most(base, HELPER_WAIT_MS), base);
+    ck_assert_int_eq(th_count_fds(), fds);
+    close(listener);
+}
+END_TEST
+
 /* ------------------------------------------------------- time-client */
 
 /* time-client -t 500 against the stalled resolver: the message at the
@@ -1422,6 +1544,13 @@ static Suite *lookup_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_distinct_addresses_in_order);
     tcase_add_test(tc, test_numeric_opens_no_file);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("connector");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_connector_times_out_while_resolving);
+    tcase_add_test(tc, test_connector_slow_name);
+    tcase_add_test(tc, test_connector_waits_for_helper);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("time-client");
