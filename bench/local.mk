@@ -1,7 +1,7 @@
 # bench/local.mk - benchmarks.
 # Built and run only on demand, never by `make all` or `make check`: they
-# take minutes and want a quiet machine.  `make bench` runs both
-# benchmarks.  The load generator they drive servers with is the load
+# take minutes and want a quiet machine.  `make bench` runs them
+# all.  The load generator they drive servers with is the load
 # test's client, so it lives with the tests: tests/loadgen.
 #
 # bench/connect_bench: nb_tcp_connect + nb_recv_all against raw system
@@ -15,26 +15,37 @@ bench_connect_bench_LDFLAGS = -no-install
 bench_connector_bench_SOURCES = bench/connector_bench.c
 bench_connector_bench_LDADD = lib/libnetbasics.la -lm
 bench_connector_bench_LDFLAGS = -no-install
+# bench/resolve_bench: nb_resolve inline, on a helper thread (with a
+# deadline), and getaddrinfo on a fresh joined thread, the floor of any
+# thread-per-lookup design.
+bench_resolve_bench_SOURCES = bench/resolve_bench.c
+bench_resolve_bench_LDADD = lib/libnetbasics.la -lm
+bench_resolve_bench_LDFLAGS = -no-install -pthread
 # bench/raw_server is the hand-written baseline time-server is compared
 # with.  It uses no library (nor does tests/loadgen).
 SERVER_BENCH_PROGS = tests/loadgen bench/raw_server
 bench_raw_server_SOURCES = bench/raw_server.c
-EXTRA_PROGRAMS += bench/connect_bench bench/connector_bench bench/raw_server
-CLEANFILES += bench/connect_bench bench/connector_bench bench/raw_server
-EXTRA_DIST += bench/connect.sh bench/connector.sh bench/RESULTS.md \
+BENCH_PROGS = bench/connect_bench bench/connector_bench bench/resolve_bench \
+	bench/raw_server
+EXTRA_PROGRAMS += $(BENCH_PROGS)
+CLEANFILES += $(BENCH_PROGS)
+EXTRA_DIST += bench/connect.sh bench/connector.sh bench/resolve.sh \
+	bench/RESULTS.md \
 	bench/server_bench.sh bench/classic_server.py \
 	bench/server-bench.png bench/server-bench.dat \
 	bench/QUALITY-RESULTS.md
 
-bench: bench-connect bench-connector bench-server
+bench: bench-connect bench-connector bench-resolve bench-server
 bench-connect: bench/connect_bench
 	$(SHELL) $(top_srcdir)/bench/connect.sh '$(abs_top_builddir)'
 bench-connector: bench/connector_bench
 	$(SHELL) $(top_srcdir)/bench/connector.sh '$(abs_top_builddir)'
+bench-resolve: bench/resolve_bench
+	$(SHELL) $(top_srcdir)/bench/resolve.sh '$(abs_top_builddir)'
 # BENCH_FLAGS: options for the script, e.g. make bench-server BENCH_FLAGS='-r 5'
 bench-server: $(SERVER_BENCH_PROGS) examples/time-server
 	$(SHELL) $(top_srcdir)/bench/server_bench.sh -b '$(abs_top_builddir)' $(BENCH_FLAGS)
 check-load: tests/loadgen examples/time-server
 	top_srcdir='$(top_srcdir)' top_builddir='$(top_builddir)' \
 	    $(SHELL) $(top_srcdir)/tests/load.sh
-.PHONY: bench bench-connect bench-connector bench-server check-load
+.PHONY: bench bench-connect bench-connector bench-resolve bench-server check-load

@@ -19,6 +19,7 @@ dist_man_MANS = \
 	man/man3/nb_connector_fd.3 \
 	man/man3/nb_connector_step.3 \
 	man/man3/nb_connector_free.3 \
+	man/man3/nb_resolve.3 \
 	man/man3/nb_udp_bind.3 \
 	man/man3/nb_udp_connect.3 \
 	man/man3/nb_udp_sendto.3 \

@@ -386,12 +386,15 @@ void th_check_connected_to(int fd, int listener)
     close(server);
 }
 
-static volatile sig_atomic_t signals_seen;
+/* Atomic, not volatile sig_atomic_t: the handler runs on whichever thread
+ * the kernel picks, and other threads read the count (a data race for
+ * ThreadSanitizer otherwise).  Lock-free atomics are async-signal-safe. */
+static atomic_long signals_seen;
 
 static void count_signal(int sig)
 {
     (void)sig;
-    signals_seen++;
+    atomic_fetch_add(&signals_seen, 1);
 }
 
 void th_signal_storm_start(long interval_us)
@@ -404,7 +407,7 @@ void th_signal_storm_start(long interval_us)
     sa.sa_flags = 0;  /* no SA_RESTART: system calls fail with EINTR */
     sigemptyset(&sa.sa_mask);
     ck_assert_int_eq(sigaction(SIGALRM, &sa, NULL), 0);
-    signals_seen = 0;
+    atomic_store(&signals_seen, 0);
     it.it_interval.tv_sec = interval_us / 1000000;
     it.it_interval.tv_usec = interval_us % 1000000;
     it.it_value = it.it_interval;
@@ -413,7 +416,7 @@ void th_signal_storm_start(long interval_us)
 
 long th_signals_seen(void)
 {
-    return signals_seen;
+    return atomic_load(&signals_seen);
 }
 
 long th_signal_storm_stop(void)
@@ -423,7 +426,7 @@ long th_signal_storm_stop(void)
     memset(&off, 0, sizeof(off));
     ck_assert_int_eq(setitimer(ITIMER_REAL, &off, NULL), 0);
     signal(SIGALRM, SIG_IGN);
-    return signals_seen;
+    return atomic_load(&signals_seen);
 }
 
 /* ---------------------------------------------------------------- skips */

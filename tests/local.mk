@@ -27,7 +27,9 @@ UNIT_TESTS = \
 	tests/test_messages \
 	tests/test_udpguard \
 	tests/test_connector \
-	tests/test_connector_uv
+	tests/test_connector_uv \
+	tests/test_resolve \
+	tests/test_lookup
 
 SHELL_TESTS = \
 	tests/exports.sh \
@@ -58,11 +60,16 @@ SHELL_TESTS = \
 
 TEST_EXTENSIONS = .sh
 SH_LOG_COMPILER = $(SHELL)
+if NB_TSAN
+# ThreadSanitizer builds run the Check programs through this wrapper, which
+# skips (and says why) the ones TSan cannot judge.
+LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/tsan-run.sh
+endif
 AM_TESTS_ENVIRONMENT = \
 	top_srcdir='$(top_srcdir)'; top_builddir='$(top_builddir)'; \
 	CC='$(CC)'; NB_SANITIZER_FLAGS='$(NB_SANITIZER_FLAGS) $(NB_FUZZ_CFLAGS)'; \
 	export top_srcdir top_builddir CC NB_SANITIZER_FLAGS;
-EXTRA_DIST += $(SHELL_TESTS) tests/valgrind-fds.sh tests/README \
+EXTRA_DIST += $(SHELL_TESTS) tests/valgrind-fds.sh tests/tsan-run.sh tests/README \
 	tests/abi-compat.sh tests/abi/program-0.1.c
 # Programs the shell tests of the examples run with python3.
 EXTRA_DIST += \
@@ -172,6 +179,10 @@ tests_test_connector_uv_LDADD = lib/libnetbasics.la $(UV_LIBS)
 else
 tests_test_connector_uv_SOURCES = tests/test_connector_uv_skip.c
 endif
+tests_test_resolve_CFLAGS = $(TEST_CFLAGS)
+tests_test_resolve_LDADD = $(TEST_LIBS)
+tests_test_lookup_CFLAGS = $(TEST_CFLAGS)
+tests_test_lookup_LDADD = $(TEST_LIBS)
 tests_test_race_CFLAGS = $(TEST_CFLAGS)
 tests_test_race_CPPFLAGS = $(NB_INTERNAL_INCLUDES)
 tests_test_race_LDADD = $(NB_INTERNAL_LIBS)
