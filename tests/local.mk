@@ -60,16 +60,11 @@ SHELL_TESTS = \
 
 TEST_EXTENSIONS = .sh
 SH_LOG_COMPILER = $(SHELL)
-if NB_TSAN
-# ThreadSanitizer builds run the Check programs through this wrapper, which
-# skips (and says why) the ones TSan cannot judge.
-LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/tsan-run.sh
-endif
 AM_TESTS_ENVIRONMENT = \
 	top_srcdir='$(top_srcdir)'; top_builddir='$(top_builddir)'; \
 	CC='$(CC)'; NB_SANITIZER_FLAGS='$(NB_SANITIZER_FLAGS) $(NB_FUZZ_CFLAGS)'; \
 	export top_srcdir top_builddir CC NB_SANITIZER_FLAGS;
-EXTRA_DIST += $(SHELL_TESTS) tests/valgrind-fds.sh tests/tsan-run.sh tests/README \
+EXTRA_DIST += $(SHELL_TESTS) tests/valgrind-fds.sh tests/README \
 	tests/abi-compat.sh tests/abi/program-0.1.c
 # Programs the shell tests of the examples run with python3.
 EXTRA_DIST += \
