@@ -349,6 +349,10 @@ static nb__lookup *start_within(const nb__query *q, int efd,
             return NULL;
         }
         ready = wait_wake(efd, d, op);
+        /* woken as the deadline passes: a helper started now would only
+         * hold a slot for a lookup nobody waits for */
+        if (ready > 0 && nb__deadline_passed(d))
+            ready = 0;
         if (ready <= 0) {
             nb__waiter_leave(&w);
             *status = ready == 0 ? 1 : -1;
