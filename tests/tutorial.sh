@@ -505,7 +505,7 @@ status=0
     ok "connect-report: bad port, exit 64" ||
     fail "connect-report, bad port" "exit $status: $(cat "$tmp/err")"
 
-# --- one event loop, several servers (section 9): every reply, and the
+# --- one event loop, several servers (section 8): every reply, and the
 # failures with nb_tcp_connect's messages (tcp-server-nb's port is closed
 # by now); replies and failures come in any order.
 if [ -n "${port[tcp-server-raw]:-}" ] && [ -n "${port[tcp-server-nb]:-}" ]; then
