@@ -185,14 +185,17 @@ int tc_ask_many(const struct options *opt)
 
     if (servers == NULL || pfds == NULL) {
         fprintf(stderr, "time-client: out of memory\n");
+        free(servers);
+        free(pfds);
         return 1;
     }
     for (i = 0; i < n; i++) {
         servers[i].target = opt->targets[i];
         start(&servers[i], opt);
     }
-    while (round_trip(servers, pfds, n, opt, deadline) > 0)
-        continue;
+    while (round_trip(servers, pfds, n, opt, deadline) > 0) {
+        /* each round moves every ready server on */
+    }
     for (i = 0; i < n; i++) {
         printf("%s: %s\n", servers[i].target, servers[i].line);
         if (!servers[i].ok)
