@@ -69,9 +69,11 @@ static void read_addresses(void)
     rc = getaddrinfo(NAME, "9", &hints, &res);
     ck_assert_msg(rc == 0, "%s: %s", NAME, gai_strerror(rc));
     for (ai = res; ai != NULL; ai = ai->ai_next, n++) {
+        /* via void *: getaddrinfo's addresses are aligned for their type */
+        const void *sa = ai->ai_addr;
         const void *ip = ai->ai_family == AF_INET
-            ? (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
-            : (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
+            ? (const void *)&((const struct sockaddr_in *)sa)->sin_addr
+            : (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
         if (n < 2)
             ck_assert_ptr_nonnull(inet_ntop(ai->ai_family, ip, out[n],
                                             INET6_ADDRSTRLEN));
