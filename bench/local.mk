@@ -29,7 +29,7 @@ BENCH_PROGS = bench/connect_bench bench/connector_bench bench/resolve_bench \
 	bench/raw_server
 EXTRA_PROGRAMS += $(BENCH_PROGS)
 CLEANFILES += $(BENCH_PROGS)
-EXTRA_DIST += bench/connect.sh bench/connector.sh bench/resolve.sh \
+EXTRA_DIST += bench/common.sh bench/connect.sh bench/connector.sh bench/resolve.sh \
 	bench/RESULTS.md \
 	bench/server_bench.sh bench/classic_server.py \
 	bench/server-bench.png bench/server-bench.dat \
