@@ -167,12 +167,13 @@ tests_test_udpguard_CFLAGS = $(TEST_CFLAGS)
 tests_test_udpguard_LDADD = $(TEST_LIBS)
 tests_test_connector_CFLAGS = $(TEST_CFLAGS)
 tests_test_connector_LDADD = $(TEST_LIBS)
-# Connectors in libuv's event loop (no Check).  Without libuv a stub says
-# so and exits 77: the test stays in the list, reported as skipped.
+# Connectors in libuv's event loop (no Check runner; the helpers that
+# never assert).  Without libuv a stub says so and exits 77: the test
+# stays in the list, reported as skipped.
 if HAVE_UV
 tests_test_connector_uv_SOURCES = tests/test_connector_uv.c
-tests_test_connector_uv_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS)
-tests_test_connector_uv_LDADD = lib/libnetbasics.la $(UV_LIBS)
+tests_test_connector_uv_CFLAGS = $(TEST_CFLAGS) $(UV_CFLAGS)
+tests_test_connector_uv_LDADD = $(TEST_LIBS) $(UV_LIBS)
 else
 tests_test_connector_uv_SOURCES = tests/test_connector_uv_skip.c
 endif

@@ -159,21 +159,6 @@ static void assert_census_delta(const struct census *before, int epoll,
                   epoll, timerfd, eventfd, sockets);
 }
 
-/* Threads of this process. */
-static int count_threads(void)
-{
-    DIR *dir = opendir("/proc/self/task");
-    struct dirent *ent;
-    int n = 0;
-
-    ck_assert_ptr_nonnull(dir);
-    while ((ent = readdir(dir)) != NULL)
-        if (ent->d_name[0] != '.')
-            n++;
-    closedir(dir);
-    return n;
-}
-
 /* Abandoned lookups finish in the background; a test that abandons some
  * waits for their helper threads to end, so that the next test (in the
  * same process with CK_FORK=no, as under valgrind) starts with all 64
@@ -182,7 +167,7 @@ static void wait_for_helpers_to_end(void)
 {
     int64_t end = th_now_ms() + 20000;
 
-    while (count_threads() > 1) {
+    while (th_count_threads() > 1) {
         struct timespec ms10 = { 0, 10000000 };
         ck_assert_msg(th_now_ms() < end, "helper threads still running");
         nanosleep(&ms10, NULL);
@@ -1108,7 +1093,7 @@ START_TEST(free_at_any_stage_leaks_nothing)
     case LOOKING_UP:
         c = nb_connector_start(SLOW_NAME, "80", 0, 0, &e);
         ck_assert_ptr_nonnull(c);
-        ck_assert_int_eq(count_threads(), 2);
+        ck_assert_int_eq(th_count_threads(), 2);
         ck_assert_int_eq(th_poll_for(nb_connector_fd(c), POLLIN, 100), 0);
         break;
     case WAITING_FOR_HELPER:
@@ -1174,7 +1159,7 @@ START_TEST(waits_for_a_free_helper)
     ck_assert_ptr_nonnull(waiting);
     hurried = nb_connector_start("localhost", port, 300, NB_IPV4_ONLY, &e);
     ck_assert_ptr_nonnull(hurried);
-    ck_assert_int_eq(count_threads(), 65);
+    ck_assert_int_eq(th_count_threads(), 65);
 
     ck_assert_int_eq(drive(hurried, LIMIT_MS, &fd, &e, NULL), -1);
     elapsed = th_now_ms() - t0;
