@@ -67,7 +67,7 @@ AM_TESTS_ENVIRONMENT = \
 EXTRA_DIST += $(SHELL_TESTS) tests/valgrind-fds.sh tests/README \
 	tests/abi-compat.sh tests/abi/program-0.1.c
 # Sourced by the shell tests, not tests themselves.
-EXTRA_DIST += tests/syscalls-lib.sh
+EXTRA_DIST += tests/lib.sh tests/syscalls-lib.sh
 # Programs the shell tests of the examples run with python3.
 EXTRA_DIST += \
 	tests/activate.py \
