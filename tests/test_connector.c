@@ -810,6 +810,19 @@ static void limit_teardown(void)
     unfill();
 }
 
+/* With room descriptors free, nb_connector_start(host, port, timeout_ms)
+ * fails with EMFILE, reported as op's failure in *got. */
+static void start_fails_for_room(int room, const char *host, const char *port,
+                                 int timeout_ms, const char *op, nb_error *got)
+{
+    leave_room(room);
+    errno = 0;
+    ck_assert_ptr_null(nb_connector_start(host, port, timeout_ms, 0, got));
+    ck_assert_int_eq(errno, EMFILE);
+    th_assert_error(got, NB_ERR_SYSTEM, op);
+    unfill();
+}
+
 /* With one descriptor free, the connector takes it for its epoll instance
  * and the attempt's socket() fails with EMFILE: that is reported by the
  * step, as nb_tcp_connect reports it with no descriptor free.  With none
@@ -843,27 +856,10 @@ START_TEST(descriptor_limit)
     nb_connector_free(c);
     unfill();
 
-    leave_room(0);
-    errno = 0;
-    ck_assert_ptr_null(nb_connector_start("127.0.0.1", port, 0, 0, &got));
-    ck_assert_int_eq(errno, EMFILE);
-    th_assert_error(&got, NB_ERR_SYSTEM, "epoll_create1");
+    start_fails_for_room(0, "127.0.0.1", port, 0, "epoll_create1", &got);
     ck_assert_int_eq(got.sys_errno, EMFILE);
-    unfill();
-
-    leave_room(1);
-    errno = 0;
-    ck_assert_ptr_null(nb_connector_start("localhost", port, 1000, 0, &got));
-    ck_assert_int_eq(errno, EMFILE);
-    th_assert_error(&got, NB_ERR_SYSTEM, "eventfd");
-    unfill();
-
-    leave_room(2);
-    errno = 0;
-    ck_assert_ptr_null(nb_connector_start("localhost", port, 1000, 0, &got));
-    ck_assert_int_eq(errno, EMFILE);
-    th_assert_error(&got, NB_ERR_SYSTEM, "timerfd_create");
-    unfill();
+    start_fails_for_room(1, "localhost", port, 1000, "eventfd", &got);
+    start_fails_for_room(2, "localhost", port, 1000, "timerfd_create", &got);
     wait_for_helpers_to_end();
     close_endpoints(&ep, 1);
 }
