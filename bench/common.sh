@@ -2,10 +2,8 @@
 # share; sourced by them (". "$here/common.sh""), never run.
 #
 # The script sets `here` (its own directory) before sourcing this file,
-# then calls `bench_init PROGRAM "$@"`, sets N1, N2, SKIP, LIMIT and MODES,
-# and defines `run MODE N [WRAPPER...]`: N iterations of MODE in its
-# program, under WRAPPER (strace, perf stat, valgrind) and bounded by
-# timeout(1).  Per connection or lookup, a count X is
+# then calls `bench_init PROGRAM "$@"` and sets N1, N2, SKIP, LIMIT, MODES
+# and RUN_ARGS (for run, below).  Per connection or lookup, a count X is
 # (X(N2) - X(N1)) / (N2 - N1), so that start-up costs cancel.
 
 # bench_init PROGRAM [BUILD_DIR]: $build, the build directory (BUILD_DIR,
@@ -39,6 +37,16 @@ cleanup() {
         wait "$server_pid" 2>/dev/null || :
     fi
     rm -rf "$tmp"
+}
+
+# run MODE N [WRAPPER...]: "$prog run MODE N $RUN_ARGS" (the words of
+# RUN_ARGS: what the program's run command takes after N), N iterations
+# of MODE, under WRAPPER (strace, perf stat, valgrind), bounded in time.
+run() {
+    mode=$1 n=$2
+    shift 2
+    # shellcheck disable=SC2086 # RUN_ARGS is words
+    timeout "$LIMIT" "$@" "$prog" run "$mode" "$n" $RUN_ARGS
 }
 
 skipped() {  # skipped PART: PART is in $SKIP

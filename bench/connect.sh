@@ -35,12 +35,7 @@ MODES="raw nb raw-timed raw-timed-eager nb-timed"
 LIMIT=${LIMIT:-180}   # seconds, for any single step
 
 start_server
-
-run() {  # run MODE N [wrapper...]: the client, bounded in time
-    mode=$1 n=$2
-    shift 2
-    timeout "$LIMIT" "$@" "$prog" run "$mode" "$n" "$port"
-}
+RUN_ARGS=$port   # connect_bench run MODE N PORT
 
 machine_section tools
 

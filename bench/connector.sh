@@ -39,12 +39,7 @@ MODES="raw raw-nested connector"
 LIMIT=${LIMIT:-600}   # seconds, for any single step
 
 start_server
-
-run() {  # run MODE N [wrapper...]: the client, bounded in time
-    mode=$1 n=$2
-    shift 2
-    timeout "$LIMIT" "$@" "$prog" run "$mode" "$n" "$port" "$INFLIGHT"
-}
+RUN_ARGS="$port $INFLIGHT"   # connector_bench run MODE N PORT INFLIGHT
 
 machine_section tools
 

@@ -35,12 +35,7 @@ WALL_ROUNDS=${WALL_ROUNDS:-400}
 SKIP=${SKIP:-}
 MODES="gai inline bounded floor"
 LIMIT=${LIMIT:-300}   # seconds, for any single step
-
-run() {  # run MODE N [wrapper...]
-    mode=$1 n=$2
-    shift 2
-    timeout "$LIMIT" "$@" "$prog" run "$mode" "$n" "$HOST"
-}
+RUN_ARGS=$HOST   # resolve_bench run MODE N HOST
 
 machine_section libc
 
