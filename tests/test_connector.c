@@ -367,21 +367,17 @@ static void assert_same_error(const char *what, const nb_error *got,
                       what, got_errno, want_errno);
 }
 
-/* Skips (passes, saying so) a test that needs the private names. */
-#define NEED_NAMES()                                                   \
+/* Skips (passes, saying so) a test that needs the private names, or the
+ * slow name server: when have is 0, says why and returns. */
+#define NEED(have, why)                                                \
     do {                                                               \
-        if (!have_names) {                                             \
-            printf("skip: %s: %s\n", __func__, names_skip);            \
+        if (!(have)) {                                                 \
+            printf("skip: %s: %s\n", __func__, (why));                 \
             return;                                                    \
         }                                                              \
     } while (0)
-#define NEED_SLOW_DNS()                                                \
-    do {                                                               \
-        if (!have_slow_dns) {                                          \
-            printf("skip: %s: %s\n", __func__, slow_skip);             \
-            return;                                                    \
-        }                                                              \
-    } while (0)
+#define NEED_NAMES() NEED(have_names, names_skip)
+#define NEED_SLOW_DNS() NEED(have_slow_dns, slow_skip)
 
 /* ---------------------------------------------------------- connecting */
 
