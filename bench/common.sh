@@ -145,6 +145,24 @@ perf_runs() {
     done
 }
 
+# perf_section FORMAT EPSILON SYSCALL...: unless SKIP has perf or perf
+# cannot count here, the section of perf_runs' counts per connection, as
+# per_conn_table prints them (no totals: "all" is one).
+perf_section() {
+    fmt=$1 eps=$2
+    shift 2
+    if skipped perf || ! perf_usable; then
+        return 0
+    fi
+    echo "## System calls per connection, free-running client (perf stat tracepoints)"
+    echo
+    perf_runs "$@"
+    per_conn_table perf "$fmt" "$eps" | grep -v '^| \*\*total'
+    echo
+    echo "\"all\" counts every system call; the others are the ones of interest."
+    echo
+}
+
 # per_conn_table SUFFIX FORMAT EPSILON: Markdown from $tmp/MODE.N.SUFFIX,
 # a row per system call, a column per mode of $MODES, then the totals:
 # calls per connection (and the failed ones) in printf FORMAT; less than

@@ -76,15 +76,7 @@ if ! skipped strace && have strace; then
     echo
 fi
 
-if ! skipped perf && perf_usable; then
-    echo "## System calls per connection, free-running client (perf stat tracepoints)"
-    echo
-    perf_runs socket connect poll getsockopt ioctl read recvfrom close
-    per_conn_table perf %.3g 0 | grep -v '^| \*\*total'
-    echo
-    echo "\"all\" counts every system call; the others are the ones of interest."
-    echo
-fi
+perf_section %.3g 0 socket connect poll getsockopt ioctl read recvfrom close
 
 # ------------------------------------------------------------ instructions
 if ! skipped callgrind && have valgrind; then

@@ -72,15 +72,7 @@ if ! skipped strace && have strace; then
     echo
 fi
 
-if ! skipped perf && perf_usable; then
-    echo "## System calls per connection, free-running client (perf stat tracepoints)"
-    echo
-    perf_runs epoll_create1 socket connect epoll_ctl epoll_wait getsockopt close
-    per_conn_table perf %.2f 0.005 | grep -v '^| \*\*total'
-    echo
-    echo "\"all\" counts every system call; the others are the ones of interest."
-    echo
-fi
+perf_section %.2f 0.005 epoll_create1 socket connect epoll_ctl epoll_wait getsockopt close
 
 # ------------------------------------------------------------ instructions
 if ! skipped callgrind && have valgrind; then
