@@ -34,7 +34,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdint.h>
@@ -48,30 +47,12 @@
 #include <unistd.h>
 
 #include "netbasics.h"
+#include "stats.h"
 
 #define TIMEOUT_MS 1000
 #define REPLY "Mon Jan  1 00:00:00 2024\r\n"
 #define REPLY_LEN (sizeof(REPLY) - 1)
 #define MAX_MODES 8
-
-/* What every mode knows before its loop starts: the address both as a
- * sockaddr (raw) and as the strings a library user has (nb). */
-struct target {
-    struct sockaddr_in sin;
-    char port[8];
-};
-
-static void die(const char *what)
-{
-    perror(what);
-    exit(2);
-}
-
-static void die_nb(const char *what, const nb_error *err)
-{
-    fprintf(stderr, "%s: %s\n", what, nb_error_message(err));
-    exit(2);
-}
 
 static void die_timeout(const char *what)
 {
@@ -85,14 +66,6 @@ static void check_reply(ssize_t n)
         fprintf(stderr, "short reply: %zd bytes\n", n);
         exit(2);
     }
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* Milliseconds left before `end` for poll(2), rounded up; 0 when past. */
@@ -320,57 +293,6 @@ static const struct mode *find_mode(const char *name, size_t len)
 
 /* ------------------------------------------------------------ wall time */
 
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
-static void sort_doubles(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(*v), compare_double);
-}
-
-/* Element k of the sorted v[0..n-1], k clamped to the array. */
-static double at(const double *v, int n, int k)
-{
-    return v[k < 0 ? 0 : k >= n ? n - 1 : k];
-}
-
-static double median_of_sorted(const double *v, int n)
-{
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/* The q-quantile (q = 0.5: the median) of v[0..n-1], left untouched. */
-static double quantile(const double *v, int n, double q)
-{
-    double *copy = malloc(sizeof(*copy) * (size_t)n);
-    double x;
-
-    if (copy == NULL)
-        die("malloc");
-    memcpy(copy, v, sizeof(*copy) * (size_t)n);
-    sort_doubles(copy, n);
-    x = q == 0.5 ? median_of_sorted(copy, n) : at(copy, n, (int)(q * n));
-    free(copy);
-    return x;
-}
-
-static double median(const double *v, int n)
-{
-    return quantile(v, n, 0.5);
-}
-
-static int64_t cpu_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Runs one batch; stores the wall and CPU (user + system, client only)
  * microseconds per connection. */
 static void time_batch(const struct mode *m, const struct target *t,
@@ -388,54 +310,6 @@ static void time_batch(const struct mode *m, const struct target *t,
 static int is_library_mode(const struct mode *m)
 {
     return strncmp(m->name, "nb", 2) == 0;
-}
-
-/* nb mode a against raw mode b, round by round: the ratio of the two
- * batches of the same round, which ran next to each other in time. */
-static void print_pair(const char *what, const struct mode *a,
-                       const double *us_a, const struct mode *b,
-                       const double *us_b, int rounds)
-{
-    double *ratio = malloc(sizeof(*ratio) * (size_t)rounds);
-    double half = 0.98 * sqrt((double)rounds);  /* 1.96 / 2 * sqrt(n) */
-    int r, below = 0;
-
-    if (ratio == NULL)
-        die("malloc");
-    for (r = 0; r < rounds; r++) {
-        ratio[r] = us_a[r] / us_b[r];
-        below += ratio[r] <= 1.0;
-    }
-    sort_doubles(ratio, rounds);
-    /* A distribution-free 95 % confidence interval for the median of the
-     * paired ratios: the order statistics n/2 -+ 0.98 sqrt(n). */
-    printf("| %s / %s | %s | %.3f | %.3f | %.3f | %.3f–%.3f | %.3f–%.3f "
-           "| %d/%d |\n",
-           a->name, b->name, what,
-           median(us_a, rounds) / median(us_b, rounds),
-           quantile(us_a, rounds, 0.1) / quantile(us_b, rounds, 0.1),
-           median_of_sorted(ratio, rounds),
-           at(ratio, rounds, (int)floor(rounds / 2.0 - half)),
-           at(ratio, rounds, (int)ceil(rounds / 2.0 + half) - 1),
-           at(ratio, rounds, rounds / 4), at(ratio, rounds, (3 * rounds) / 4),
-           below, rounds);
-    free(ratio);
-}
-
-static void print_mode(const struct mode *m, const double *wall_us,
-                       const double *cpu_us, int rounds)
-{
-    double *v = malloc(sizeof(*v) * (size_t)rounds);
-
-    if (v == NULL)
-        die("malloc");
-    memcpy(v, wall_us, sizeof(*v) * (size_t)rounds);
-    sort_doubles(v, rounds);
-    printf("| %s | %.2f | %.2f–%.2f | %.2f | %.2f–%.2f | %.2f |\n", m->name,
-           median_of_sorted(v, rounds), at(v, rounds, rounds / 4),
-           at(v, rounds, (3 * rounds) / 4), at(v, rounds, rounds / 10), v[0],
-           v[rounds - 1], median(cpu_us, rounds));
-    free(v);
 }
 
 static int wall(const struct target *t, int batch, int rounds,
@@ -480,17 +354,18 @@ static int wall(const struct target *t, int batch, int rounds,
            "| client CPU µs/conn, median |\n");
     printf("|---|---:|---:|---:|---:|---:|\n");
     for (i = 0; i < n; i++)
-        print_mode(ms[i], wall_us[i], cpu_us[i], rounds);
+        print_mode_row(ms[i]->name, wall_us[i], cpu_us[i], rounds);
     printf("\n| ratio | time | of medians | of 10th percentiles "
            "| paired: median | 95%% CI | IQR | rounds nb ≤ raw |\n");
     printf("|---|---|---:|---:|---:|---:|---:|---:|\n");
     for (i = 0; i < n; i++)
         for (j = 0; j < n; j++)
             if (is_library_mode(ms[i]) && !is_library_mode(ms[j])) {
-                print_pair("wall", ms[i], wall_us[i], ms[j], wall_us[j],
-                           rounds);
-                print_pair("CPU", ms[i], cpu_us[i], ms[j], cpu_us[j],
-                           rounds);
+                /* nb mode i against raw mode j, round by round */
+                print_pair_row("wall", ms[i]->name, wall_us[i], ms[j]->name,
+                               wall_us[j], rounds, 1);
+                print_pair_row("CPU", ms[i]->name, cpu_us[i], ms[j]->name,
+                               cpu_us[j], rounds, 1);
             }
     printf("\n%d rounds x %d connections per mode, after one warm-up batch "
            "each: %d connections in all.\n",
@@ -503,29 +378,6 @@ static int wall(const struct target *t, int batch, int rounds,
 }
 
 /* ------------------------------------------------------------ main */
-
-static int number(const char *s, int min, int max)
-{
-    char *end;
-    long v;
-
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
-        fprintf(stderr, "bad number \"%s\" (%d..%d)\n", s, min, max);
-        exit(2);
-    }
-    return (int)v;
-}
-
-static void set_target(struct target *t, const char *port)
-{
-    memset(t, 0, sizeof(*t));
-    t->sin.sin_family = AF_INET;
-    t->sin.sin_port = htons((uint16_t)number(port, 1, 65535));
-    t->sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    snprintf(t->port, sizeof(t->port), "%d", number(port, 1, 65535));
-}
 
 static int usage(void)
 {

@@ -47,7 +47,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <malloc.h>
-#include <math.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdint.h>
@@ -61,44 +60,11 @@
 #include <unistd.h>
 
 #include "netbasics.h"
+#include "stats.h"
 
 #define DEFAULT_INFLIGHT 200
 #define MAX_INFLIGHT 4096
 #define WAIT_MS 10000   /* no event for this long: the benchmark is stuck */
-
-static void die(const char *what)
-{
-    perror(what);
-    exit(2);
-}
-
-static void die_nb(const char *what, const nb_error *err)
-{
-    fprintf(stderr, "%s: %s\n", what, nb_error_message(err));
-    exit(2);
-}
-
-static int64_t clock_ns(clockid_t id)
-{
-    struct timespec ts;
-
-    clock_gettime(id, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int number(const char *s, int min, int max)
-{
-    char *end;
-    long v;
-
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
-        fprintf(stderr, "bad number \"%s\" (%d..%d)\n", s, min, max);
-        exit(2);
-    }
-    return (int)v;
-}
 
 /* ------------------------------------------------------------ server */
 
@@ -146,11 +112,6 @@ struct slot {
     int fd;
     int inner;          /* raw-nested: the connection's epoll instance */
     nb_connector *c;
-};
-
-struct target {
-    struct sockaddr_in sin;
-    char port[8];
 };
 
 struct mode {
@@ -317,47 +278,20 @@ static void run(const struct mode *m, const struct target *t, int n,
 
 /* ------------------------------------------------------------ rounds */
 
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
-/* Sorts v in place; returns its median. */
-static double sorted_median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(*v), compare_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static double at(const double *v, int n, int k)
-{
-    return v[k < 0 ? 0 : k >= n ? n - 1 : k];
-}
-
 /* connector / raw, round by round: median, a distribution-free 95 %
- * confidence interval (order statistics n/2 -+ 0.98 sqrt(n)), IQR, min and
- * max. */
+ * confidence interval, IQR, min and max; the rounds over goal, if any. */
 static void print_ratio(const char *what, const double *a, const double *b,
                         int rounds, double goal)
 {
-    double *r = malloc(sizeof(*r) * (size_t)rounds);
-    double half = 0.98 * sqrt((double)rounds), med;
+    double *r = paired_ratios(a, b, rounds);
+    struct summary s;
     int i, over = 0;
 
-    if (r == NULL)
-        die("malloc");
-    for (i = 0; i < rounds; i++) {
-        r[i] = a[i] / b[i];
+    for (i = 0; i < rounds; i++)
         over += goal > 0 && r[i] > goal;
-    }
-    med = sorted_median(r, rounds);
-    printf("| %s | %.3f | %.3f–%.3f | %.3f–%.3f | %.3f–%.3f |", what, med,
-           at(r, rounds, (int)floor(rounds / 2.0 - half)),
-           at(r, rounds, (int)ceil(rounds / 2.0 + half) - 1),
-           at(r, rounds, rounds / 4), at(r, rounds, (3 * rounds) / 4), r[0],
-           r[rounds - 1]);
+    summarize(r, rounds, &s);
+    printf("| %s | %.3f | %.3f–%.3f | %.3f–%.3f | %.3f–%.3f |", what,
+           s.median, s.ci_low, s.ci_high, s.q1, s.q3, s.min, s.max);
     if (goal > 0)
         printf(" %d/%d |\n", over, rounds);
     else
@@ -365,19 +299,13 @@ static void print_ratio(const char *what, const double *a, const double *b,
     free(r);
 }
 
-static void per_mode(const char *name, const double *v, int rounds)
+/* A cell: the median (IQR) of one mode's rounds. */
+static void per_mode(const double *v, int rounds)
 {
-    double *copy = malloc(sizeof(*copy) * (size_t)rounds);
-    double med;
+    struct summary s;
 
-    if (copy == NULL)
-        die("malloc");
-    memcpy(copy, v, sizeof(*copy) * (size_t)rounds);
-    med = sorted_median(copy, rounds);
-    printf(" %.2f (%.2f–%.2f) |", med, at(copy, rounds, rounds / 4),
-           at(copy, rounds, (3 * rounds) / 4));
-    (void)name;
-    free(copy);
+    summarize(v, rounds, &s);
+    printf(" %.2f (%.2f–%.2f) |", s.median, s.q1, s.q3);
 }
 
 static int rounds_cmd(const struct target *t, int n, int rounds, int inflight)
@@ -395,11 +323,10 @@ static int rounds_cmd(const struct target *t, int n, int rounds, int inflight)
     for (r = 0; r < rounds; r++)
         for (i = 0; i < N_MODES; i++) {
             int k = r % 2 == 0 ? i : N_MODES - 1 - i;
-            int64_t c0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
-            int64_t w0 = clock_ns(CLOCK_MONOTONIC);
+            int64_t c0 = cpu_ns(), w0 = now_ns();
             run(&modes[k], t, n, inflight);
-            cpu[k][r] = (double)(clock_ns(CLOCK_PROCESS_CPUTIME_ID) - c0) / 1e3 / n;
-            wall[k][r] = (double)(clock_ns(CLOCK_MONOTONIC) - w0) / 1e3 / n;
+            cpu[k][r] = (double)(cpu_ns() - c0) / 1e3 / n;
+            wall[k][r] = (double)(now_ns() - w0) / 1e3 / n;
         }
 
     printf("| per connection, median (IQR) |");
@@ -410,10 +337,10 @@ static int rounds_cmd(const struct target *t, int n, int rounds, int inflight)
         printf("---:|");
     printf("\n| client CPU, µs |");
     for (i = 0; i < N_MODES; i++)
-        per_mode(modes[i].name, cpu[i], rounds);
+        per_mode(cpu[i], rounds);
     printf("\n| wall, µs |");
     for (i = 0; i < N_MODES; i++)
-        per_mode(modes[i].name, wall[i], rounds);
+        per_mode(wall[i], rounds);
     printf("\n\n| paired by round | median | 95%% CI "
            "| IQR | min–max | rounds over 1.3 |\n");
     printf("|---|---:|---:|---:|---:|---:|\n");
@@ -535,15 +462,6 @@ static int footprint(const struct target *t)
 }
 
 /* ------------------------------------------------------------ main */
-
-static void set_target(struct target *t, const char *port)
-{
-    memset(t, 0, sizeof(*t));
-    t->sin.sin_family = AF_INET;
-    t->sin.sin_port = htons((uint16_t)number(port, 1, 65535));
-    t->sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    snprintf(t->port, sizeof(t->port), "%d", number(port, 1, 65535));
-}
 
 static int usage(void)
 {

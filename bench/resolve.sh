@@ -23,19 +23,9 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-build=${1:-${BUILD_DIR:-}}
-if [ -z "$build" ]; then
-    if [ -f config.status ]; then
-        build=.
-    else
-        build=$here/../build
-    fi
-fi
-build=$(cd "$build" && pwd) || { echo "no build directory $build" >&2; exit 2; }
-prog=$build/bench/resolve_bench
-if [ ! -x "$prog" ]; then
-    make -C "$build" bench/resolve_bench >&2
-fi
+# shellcheck source=bench/common.sh
+. "$here/common.sh"
+bench_init resolve_bench "$@"
 
 HOST=${HOST:-localhost}
 N1=${N1:-1000}
@@ -45,34 +35,9 @@ WALL_ROUNDS=${WALL_ROUNDS:-400}
 SKIP=${SKIP:-}
 MODES="gai inline bounded floor"
 LIMIT=${LIMIT:-300}   # seconds, for any single step
+RUN_ARGS=$HOST   # resolve_bench run MODE N HOST
 
-skipped() {
-    case " $SKIP " in *" $1 "*) return 0 ;; esac
-    return 1
-}
-have() {
-    command -v "$1" >/dev/null 2>&1
-}
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/resolve-bench.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 130' INT TERM
-
-run() {  # run MODE N [wrapper...]
-    mode=$1 n=$2
-    shift 2
-    timeout "$LIMIT" "$@" "$prog" run "$mode" "$n" "$HOST"
-}
-
-echo "## Machine"
-echo
-echo "- CPUs: $(nproc) (nproc); model name: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | sort -u | paste -sd ';' -)"
-echo "- Kernel: $(uname -sr); C library: $(ldd --version 2>&1 | head -n 1)"
-cc=$(sed -n "s/^CC='\(.*\)'$/\1/p" "$build/config.log" | head -n 1)
-cflags=$(sed -n "s/^CFLAGS='\(.*\)'$/\1/p" "$build/config.log" | head -n 1)
-echo "- Compiler: $(${cc:-cc} --version | head -n 1) (CFLAGS '$cflags'), shared libnetbasics"
-echo "- Load average at start: $(cut -d ' ' -f 1-3 /proc/loadavg)"
-echo
+machine_section libc
 
 if ! skipped wall; then
     echo "## Wall time per lookup of \"$HOST\""
@@ -84,7 +49,7 @@ if ! skipped wall; then
     echo
     timeout "$LIMIT" "$prog" wall "$WALL_BATCH" "$WALL_ROUNDS" "$HOST"
     echo
-    echo "Load average after: $(cut -d ' ' -f 1-3 /proc/loadavg)"
+    echo "Load average after: $(load_average)"
     echo
 fi
 
@@ -93,60 +58,14 @@ fi
 if ! skipped strace && have strace; then
     echo "## System calls per lookup (strace -f -c)"
     echo
-    for mode in $MODES; do
-        for n in "$N1" "$N2"; do
-            run "$mode" "$n" strace -f -c -U name,calls -o "$tmp/strace.out"
-            awk 'NR > 2 && $1 !~ /^-/ && $1 != "total" { print $1, $2 }' \
-                "$tmp/strace.out" >"$tmp/$mode.$n.sys"
-        done
-    done
-    for mode in $MODES; do
-        for n in "$N1" "$N2"; do
-            sed "s/^/$mode $n /" "$tmp/$mode.$n.sys"
-        done
-    done | awk -v n1="$N1" -v n2="$N2" -v modes="$MODES" '
-        { calls[$1, $2, $3] = $4
-          if (!($3 in seen)) { seen[$3] = 1; order[++nkeys] = $3 } }
-        END {
-            nm = split(modes, m, " ")
-            printf "| system call |"
-            for (j = 1; j <= nm; j++) printf " %s |", m[j]
-            printf "\n|---|"
-            for (j = 1; j <= nm; j++) printf "---:|"
-            printf "\n"
-            for (k = 1; k <= nkeys; k++) {
-                key = order[k]; line = "| " key " |"; any = 0
-                for (j = 1; j <= nm; j++) {
-                    c = (calls[m[j], n2, key] - calls[m[j], n1, key]) / (n2 - n1)
-                    if (c < 0.005 && c > -0.005) c = 0
-                    if (c != 0) any = 1
-                    total[j] += c
-                    line = line " " ((c == 0) ? "" : sprintf("%.3g", c)) " |"
-                }
-                if (any) print line
-            }
-            printf "| **total** |"
-            for (j = 1; j <= nm; j++) printf " **%.3g** |", total[j]
-            printf "\n"
-        }'
+    strace_runs -f -U name,calls
+    per_conn_table sys %.3g 0.005
     echo
 fi
 
 if ! skipped callgrind && have valgrind; then
     echo "## User-space instructions per lookup (callgrind, all threads)"
     echo
-    echo "| mode | Ir, N = $N1 | Ir, N = $N2 | Ir per lookup |"
-    echo "|---|---:|---:|---:|"
-    for mode in $MODES; do
-        for n in "$N1" "$N2"; do
-            run "$mode" "$n" valgrind --tool=callgrind \
-                --callgrind-out-file="$tmp/$mode.$n.cg" >/dev/null 2>&1
-            # one file per thread with --separate-threads; one here: the sum
-            sed -n 's/^summary: *//p' "$tmp/$mode.$n.cg" >"$tmp/$mode.$n.ir"
-        done
-        awk -v i1="$(cat "$tmp/$mode.$N1.ir")" -v i2="$(cat "$tmp/$mode.$N2.ir")" \
-            -v n1="$N1" -v n2="$N2" -v mode="$mode" \
-            'BEGIN { printf "| %s | %s | %s | %.1f |\n", mode, i1, i2, (i2 - i1) / (n2 - n1) }'
-    done
+    callgrind_table lookup %.1f
     echo
 fi

@@ -30,7 +30,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <math.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -38,42 +37,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "netbasics.h"
+#include "stats.h"
 
 #define TIMEOUT_MS 1000
 #define MAX_OUT 8
 
 static const char *host = "localhost";
-
-static void die(const char *what)
-{
-    perror(what);
-    exit(2);
-}
-
-static void die_nb(const char *what, const nb_error *err)
-{
-    fprintf(stderr, "%s: %s\n", what, nb_error_message(err));
-    exit(2);
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t cpu_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* ------------------------------------------------------------ modes */
 
@@ -172,51 +143,6 @@ static const struct mode *find_mode(const char *name)
     exit(2);
 }
 
-/* ------------------------------------------------------------ statistics */
-
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
-static void sort_doubles(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(*v), compare_double);
-}
-
-/* Element k of the sorted v[0..n-1], k clamped to the array. */
-static double at(const double *v, int n, int k)
-{
-    return v[k < 0 ? 0 : k >= n ? n - 1 : k];
-}
-
-static double median_of_sorted(const double *v, int n)
-{
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/* The q-quantile (q = 0.5: the median) of v[0..n-1], left untouched. */
-static double quantile(const double *v, int n, double q)
-{
-    double *copy = malloc(sizeof(*copy) * (size_t)n);
-    double x;
-
-    if (copy == NULL)
-        die("malloc");
-    memcpy(copy, v, sizeof(*copy) * (size_t)n);
-    sort_doubles(copy, n);
-    x = q == 0.5 ? median_of_sorted(copy, n) : at(copy, n, (int)(q * n));
-    free(copy);
-    return x;
-}
-
-static double median(const double *v, int n)
-{
-    return quantile(v, n, 0.5);
-}
-
 /* ------------------------------------------------------------ wall time */
 
 /* Runs one batch; stores the wall and CPU (user + system of the whole
@@ -231,50 +157,6 @@ static void time_batch(const struct mode *m, int batch, double *wall_us,
         m->fn();
     *wall_us = (double)(now_ns() - wall0) / 1000.0 / batch;
     *cpu_us = (double)(cpu_ns() - cpu0) / 1000.0 / batch;
-}
-
-/* Mode a against mode b, round by round: the ratio of the two batches of
- * the same round, which ran next to each other in time. */
-static void print_pair(const char *what, const char *a, const double *us_a,
-                       const char *b, const double *us_b, int rounds)
-{
-    double *ratio = malloc(sizeof(*ratio) * (size_t)rounds);
-    double half = 0.98 * sqrt((double)rounds);  /* 1.96 / 2 * sqrt(n) */
-    int r, below = 0;
-
-    if (ratio == NULL)
-        die("malloc");
-    for (r = 0; r < rounds; r++) {
-        ratio[r] = us_a[r] / us_b[r];
-        below += ratio[r] <= 1.0;
-    }
-    sort_doubles(ratio, rounds);
-    /* A distribution-free 95 % confidence interval for the median of the
-     * paired ratios: the order statistics n/2 -+ 0.98 sqrt(n). */
-    printf("| %s / %s | %s | %.3f | %.3f | %.3f–%.3f | %.3f–%.3f | %d/%d |\n",
-           a, b, what, median(us_a, rounds) / median(us_b, rounds),
-           median_of_sorted(ratio, rounds),
-           at(ratio, rounds, (int)floor(rounds / 2.0 - half)),
-           at(ratio, rounds, (int)ceil(rounds / 2.0 + half) - 1),
-           at(ratio, rounds, rounds / 4), at(ratio, rounds, (3 * rounds) / 4),
-           below, rounds);
-    free(ratio);
-}
-
-static void print_mode(const char *name, const double *wall_us,
-                       const double *cpu_us, int rounds)
-{
-    double *v = malloc(sizeof(*v) * (size_t)rounds);
-
-    if (v == NULL)
-        die("malloc");
-    memcpy(v, wall_us, sizeof(*v) * (size_t)rounds);
-    sort_doubles(v, rounds);
-    printf("| %s | %.2f | %.2f–%.2f | %.2f | %.2f–%.2f | %.2f |\n", name,
-           median_of_sorted(v, rounds), at(v, rounds, rounds / 4),
-           at(v, rounds, (3 * rounds) / 4), at(v, rounds, rounds / 10), v[0],
-           v[rounds - 1], median(cpu_us, rounds));
-    free(v);
 }
 
 static int index_of(const char *name)
@@ -314,16 +196,16 @@ static int wall(int batch, int rounds)
            "| min–max | CPU µs/lookup, median |\n");
     printf("|---|---:|---:|---:|---:|---:|\n");
     for (i = 0; i < NMODES; i++)
-        print_mode(modes[i].name, wall_us[i], cpu_us[i], rounds);
+        print_mode_row(modes[i].name, wall_us[i], cpu_us[i], rounds);
     printf("\n| ratio | time | of medians | paired: median | 95%% CI | IQR "
            "| rounds ≤ 1 |\n");
     printf("|---|---|---:|---:|---:|---:|---:|\n");
     for (i = 0; i < (int)(sizeof(pairs) / sizeof(pairs[0])); i++) {
         int a = index_of(pairs[i][0]), b = index_of(pairs[i][1]);
-        print_pair("wall", pairs[i][0], wall_us[a], pairs[i][1], wall_us[b],
-                   rounds);
-        print_pair("CPU", pairs[i][0], cpu_us[a], pairs[i][1], cpu_us[b],
-                   rounds);
+        print_pair_row("wall", pairs[i][0], wall_us[a], pairs[i][1],
+                       wall_us[b], rounds, 0);
+        print_pair_row("CPU", pairs[i][0], cpu_us[a], pairs[i][1], cpu_us[b],
+                       rounds, 0);
     }
     printf("\n%d rounds x %d lookups of \"%s\" per mode, after one warm-up "
            "batch each: %d lookups in all.\n",
@@ -336,20 +218,6 @@ static int wall(int batch, int rounds)
 }
 
 /* ------------------------------------------------------------ main */
-
-static int number(const char *s, int min, int max)
-{
-    char *end;
-    long v;
-
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
-        fprintf(stderr, "bad number \"%s\" (%d..%d)\n", s, min, max);
-        exit(2);
-    }
-    return (int)v;
-}
 
 static int usage(void)
 {

@@ -19,6 +19,9 @@ top_srcdir=${top_srcdir:-.}
 top_builddir=${top_builddir:-.}
 MAX_LINES=50
 HELPERS=$top_srcdir/tests
+# $tmp, $pids, ok, fail, wait_for, unwrap.
+# shellcheck source=tests/lib.sh
+. "$HELPERS/lib.sh"
 
 missing=
 nc -h 2>&1 | grep -q OpenBSD || missing="$missing netcat-openbsd"
@@ -28,21 +31,6 @@ if [ -n "$missing" ]; then
     echo "skip: missing:$missing (apt-get install -y$missing)"
     exit 77
 fi
-
-tmp=$(mktemp -d) || exit 1
-pids=""
-passed=0 failed=0
-ok()   { passed=$((passed + 1)); echo "ok   - $1"; }
-fail() { local what=$1; shift; failed=$((failed + 1)); echo "FAIL - $what: $*"; }
-cleanup() {
-    local p
-    trap - EXIT INT TERM HUP
-    disown -a 2>/dev/null
-    for p in $pids; do kill -KILL "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'echo "interrupted"; exit 1' INT TERM HUP
 
 # ---------------------------------------------------------- the sources
 for name in basic-time-server basic-time-client; do
@@ -63,35 +51,12 @@ for name in basic-time-server basic-time-client; do
     [ -x "$top_builddir/examples/$name" ] || { echo "FAIL: $name not built"; exit 1; }
 done
 
-# The programs themselves, not libtool's wrapper scripts (see
-# examples-interop.sh): $! is then the server.
+# The programs themselves, not libtool's wrapper scripts (lib.sh): $! is
+# then the server.
 SERVER=$top_builddir/examples/basic-time-server
 CLIENT=$top_builddir/examples/basic-time-client
 FULL=$top_builddir/examples/time-server
-if [ -x "$top_builddir/libtool" ] &&
-   resolved=$("$top_builddir/libtool" --mode=execute sh -c \
-              'printf "%s\n%s\n%s\n%s\n" "$1" "$2" "$3" "${LD_LIBRARY_PATH-}"' \
-              sh "$SERVER" "$CLIENT" "$FULL") &&
-   [ "$(printf '%s\n' "$resolved" | wc -l)" -eq 4 ]; then
-    SERVER=$(printf '%s\n' "$resolved" | sed -n 1p)
-    CLIENT=$(printf '%s\n' "$resolved" | sed -n 2p)
-    FULL=$(printf '%s\n' "$resolved" | sed -n 3p)
-    LD_LIBRARY_PATH=$(printf '%s\n' "$resolved" | sed -n 4p)
-    export LD_LIBRARY_PATH
-fi
-
-WAIT_S=${WAIT_S:-15}
-# wait_for FILE PATTERN [COUNT]: until FILE has COUNT lines matching the
-# extended regex PATTERN; at most $WAIT_S.
-wait_for() {
-    local file=$1 pattern=$2 count=${3:-1} i n
-    for ((i = 0; i < WAIT_S * 20; i++)); do
-        n=$(grep -cE -- "$pattern" "$file" 2>/dev/null)
-        [ "${n:-0}" -ge "$count" ] && return 0
-        sleep 0.05
-    done
-    return 1
-}
+unwrap SERVER CLIENT FULL
 
 DAYTIME_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}$'
 

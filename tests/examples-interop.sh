@@ -21,6 +21,9 @@ top_builddir=${top_builddir:-.}
 SERVER=$top_builddir/examples/time-server
 CLIENT=$top_builddir/examples/time-client
 HELPERS=$top_srcdir/tests
+# $tmp, $pids, ok, fail, skip, the waits, start_server, unwrap.
+# shellcheck source=tests/lib.sh
+. "$HELPERS/lib.sh"
 
 # --------------------------------------------------------------- tools
 missing=
@@ -39,27 +42,12 @@ for f in "$SERVER" "$CLIENT"; do
     [ -x "$f" ] || { echo "FAIL: $f not built"; exit 1; }
 done
 # The examples are libtool wrapper scripts, which take half a second to
-# start on a busy machine.  libtool's execute mode names the programs they
-# wrap and sets the library path those need: the same programs, started
-# directly (and then $! is certainly the program's pid).
-if [ -x "$top_builddir/libtool" ] &&
-   resolved=$("$top_builddir/libtool" --mode=execute sh -c \
-              'printf "%s\n%s\n%s\n" "$1" "$2" "${LD_LIBRARY_PATH-}"' \
-              sh "$SERVER" "$CLIENT") &&
-   [ "$(printf '%s\n' "$resolved" | wc -l)" -eq 3 ]; then
-    SERVER=$(printf '%s\n' "$resolved" | sed -n 1p)
-    CLIENT=$(printf '%s\n' "$resolved" | sed -n 2p)
-    LD_LIBRARY_PATH=$(printf '%s\n' "$resolved" | sed -n 3p)
-    export LD_LIBRARY_PATH
-fi
+# start on a busy machine: the programs themselves (lib.sh).
+unwrap SERVER CLIENT
 echo "# server: $SERVER"
 echo "# client: $CLIENT"
 
 # ------------------------------------------------------------ bookkeeping
-tmp=$(mktemp -d) || exit 1
-pids=""          # everything started in the background, killed on exit
-passed=0 failed=0 skipped=0
-
 # Milliseconds and seconds on the wall clock, in $now_ms and $now_s,
 # without starting a process (this test runs on busy machines too).
 clock() {
@@ -74,113 +62,7 @@ clock() {
 clock
 started=$now_ms
 
-ok()   { passed=$((passed + 1)); echo "ok   - $1"; }
-# fail WHAT WHY...: the words of WHY are joined with spaces.
-fail() {
-    local what=$1
-    shift
-    failed=$((failed + 1))
-    echo "FAIL - $what: $*"
-}
-skip() { skipped=$((skipped + 1)); echo "skip: $1: $2"; }
-
 section() { clock; echo "# [$((now_ms - started)) ms] $*"; }
-
-# The children of a process (time-server -w's workers).
-children_of() {
-    ps -o pid= --ppid "$1" 2>/dev/null | tr -d ' '
-}
-
-# Whether a process runs (a zombie does not).
-is_running() {
-    local stat state
-    read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
-    state=${stat##*) }
-    state=${state%% *}
-    [ -n "$state" ] && [ "$state" != Z ]
-}
-
-forget() {
-    local p keep=""
-    for p in $pids; do [ "$p" = "$1" ] || keep="$keep $p"; done
-    pids=$keep
-}
-
-cleanup() {
-    local p c
-    trap - EXIT INT TERM HUP
-    disown -a 2>/dev/null
-    for p in $pids; do
-        for c in $(children_of "$p"); do kill -KILL "$c" 2>/dev/null; done
-        kill -KILL "$p" 2>/dev/null
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'echo "interrupted"; exit 1' INT TERM HUP
-
-# Every wait below is bounded by WAIT_S seconds and ends as soon as what it
-# waits for has happened; the bound is generous because a sanitizer build
-# on a machine busy with other tests can take seconds to start a program.
-WAIT_S=${WAIT_S:-15}
-wait_rounds=$((WAIT_S * 20))
-
-# Sends a signal and waits (at most $WAIT_S) for the process to end; kills
-# it after that.  Sets $status to its exit status, or to "still running".
-stop_proc() {
-    local pid=$1 sig=${2:-TERM} i
-    [ "$sig" = KILL ] && disown "$pid" 2>/dev/null  # no "Killed" notice
-    kill -"$sig" "$pid" 2>/dev/null
-    for ((i = 0; i < wait_rounds; i++)); do
-        is_running "$pid" || break
-        sleep 0.05
-    done
-    if is_running "$pid"; then
-        disown "$pid" 2>/dev/null  # no "Killed" notice from bash
-        kill -KILL "$pid" 2>/dev/null
-        status="still running $WAIT_S s after SIG$sig"
-    else
-        wait "$pid" 2>/dev/null
-        status=$?
-    fi
-    forget "$pid"
-}
-
-# wait_for FILE PATTERN [COUNT]: until FILE has COUNT lines matching the
-# extended regex PATTERN; at most $WAIT_S.
-wait_for() {
-    local file=$1 pattern=$2 count=${3:-1} i n
-    for ((i = 0; i < wait_rounds; i++)); do
-        n=$(grep -cE -- "$pattern" "$file" 2>/dev/null)
-        [ "${n:-0}" -ge "$count" ] && return 0
-        sleep 0.05
-    done
-    return 1
-}
-
-# start_server NAME NLINES ARG...: time-server in the background, its
-# stderr in $tmp/NAME.log; waits for NLINES "listening on" lines.  Sets
-# $spid and $sport (the port of the first stream listener).
-start_server() {
-    local name=$1 want=$2
-    shift 2
-    slog=$tmp/$name.log
-    # emptied here, not by the child's redirection, which may come after
-    # wait_for has read the log of the previous server of that name
-    : >"$slog"
-    "$SERVER" "$@" 2>"$slog" &
-    spid=$!
-    pids="$pids $spid"
-    sport=
-    if ! wait_for "$slog" '^time-server: listening on ' "$want"; then
-        fail "$name: start" "want $want 'listening on' lines within $WAIT_S s from" \
-             "time-server $*, got: $(head -c 300 "$slog")"
-        return 1
-    fi
-    sport=$(sed -n 's/^time-server: listening on .*:\([0-9][0-9]*\) (stream).*/\1/p' \
-            "$slog" | head -n 1)
-    return 0
-}
 
 # launch_py NAME ARG...: tests/classic-server.py in the background.  They
 # are launched together and then waited for (py_port): Python takes a

@@ -29,18 +29,35 @@
 static socklen_t fill_sockaddr(struct sockaddr_storage *ss, const char *ip,
                                int port);
 
-int th_count_fds(void)
+int th_count_entries(const char *path)
 {
-    DIR *dir = opendir("/proc/self/fd");
+    DIR *dir = opendir(path);
     struct dirent *ent;
     int n = 0;
 
-    ck_assert_ptr_nonnull(dir);
+    if (dir == NULL)
+        return -1;
     while ((ent = readdir(dir)) != NULL)
         if (ent->d_name[0] != '.')
             n++;
     closedir(dir);
+    return n;
+}
+
+int th_count_fds(void)
+{
+    int n = th_count_entries("/proc/self/fd");
+
+    ck_assert_msg(n >= 0, "/proc/self/fd cannot be read");
     return n - 1;  /* the directory's own descriptor */
+}
+
+int th_count_threads(void)
+{
+    int n = th_count_entries("/proc/self/task");
+
+    ck_assert_msg(n >= 0, "/proc/self/task cannot be read");
+    return n;
 }
 
 int th_is_cloexec(int fd)
@@ -267,6 +284,28 @@ static int connect_finishes(int fd, const struct sockaddr *sa, socklen_t len,
         return 1;
     ck_assert_int_eq(errno, EINPROGRESS);
     return poll(&pfd, 1, ms) == 1;
+}
+
+int th_fill_queue(const struct sockaddr *sa, socklen_t len, int *fillers,
+                  int *n, int max)
+{
+    while (*n < max) {
+        struct pollfd pfd;
+        int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                        0);
+        if (fd < 0)
+            return -1;
+        fillers[(*n)++] = fd;
+        if (connect(fd, sa, len) == 0)
+            continue;
+        if (errno != EINPROGRESS)
+            return -1;
+        pfd.fd = fd;
+        pfd.events = POLLOUT;
+        if (poll(&pfd, 1, 200) == 0)
+            return 0;  /* this SYN was dropped: the queue is full */
+    }
+    return -1;
 }
 
 void th_stall_fill(struct th_stall *stall, int listener)

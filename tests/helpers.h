@@ -26,10 +26,18 @@
 #define TH_UNRESOLVABLE TH_LONG_LABEL ".invalid"
 
 /* Helpers that use ck_assert run inside tests only; th_have_ipv6,
- * th_skip_at, th_private_etc and th_run_suite work in main() too. */
+ * th_skip_at, th_private_etc and th_run_suite work in main() too, and so
+ * do th_count_entries, th_now_ms and th_fill_queue, which never assert
+ * (threads, forked children and test_connector_uv, which has no Check
+ * runner, use them). */
 
+/* Entries of the directory path, "." and ".." left out; -1 when it cannot
+ * be read. */
+int th_count_entries(const char *path);
 /* Open descriptors of this process, from /proc/self/fd. */
 int th_count_fds(void);
+/* Threads of this process, from /proc/self/task. */
+int th_count_threads(void);
 /* 1 when the flag is set on fd; -1 when fd is not open. */
 int th_is_cloexec(int fd);
 int th_is_nonblock(int fd);
@@ -101,6 +109,13 @@ void th_stall_open(struct th_stall *stall, int family);
  * th_listener_at, say), which the stall then owns. */
 void th_stall_fill(struct th_stall *stall, int listener);
 void th_stall_close(struct th_stall *stall);
+/* Filling the queue without ck_assert (threads, test_connector_uv): for a
+ * listener of the caller's at sa (backlog 1), non-blocking connects to it
+ * until one's handshake does not finish within 200 ms, at most max, kept
+ * in fillers[] (*n of them, closed by the caller).  0 once a SYN was
+ * dropped; -1 (errno set, or max reached) when not. */
+int th_fill_queue(const struct sockaddr *sa, socklen_t len, int *fillers,
+                  int *n, int max);
 
 /* A connected TCP pair over loopback: *client and *server. */
 void th_tcp_pair(int *client, int *server);

@@ -66,6 +66,8 @@ AM_TESTS_ENVIRONMENT = \
 	export top_srcdir top_builddir CC NB_SANITIZER_FLAGS;
 EXTRA_DIST += $(SHELL_TESTS) tests/valgrind-fds.sh tests/README \
 	tests/abi-compat.sh tests/abi/program-0.1.c
+# Sourced by the shell tests, not tests themselves.
+EXTRA_DIST += tests/lib.sh tests/syscalls-lib.sh
 # Programs the shell tests of the examples run with python3.
 EXTRA_DIST += \
 	tests/activate.py \
@@ -165,12 +167,13 @@ tests_test_udpguard_CFLAGS = $(TEST_CFLAGS)
 tests_test_udpguard_LDADD = $(TEST_LIBS)
 tests_test_connector_CFLAGS = $(TEST_CFLAGS)
 tests_test_connector_LDADD = $(TEST_LIBS)
-# Connectors in libuv's event loop (no Check).  Without libuv a stub says
-# so and exits 77: the test stays in the list, reported as skipped.
+# Connectors in libuv's event loop (no Check runner; the helpers that
+# never assert).  Without libuv a stub says so and exits 77: the test
+# stays in the list, reported as skipped.
 if HAVE_UV
 tests_test_connector_uv_SOURCES = tests/test_connector_uv.c
-tests_test_connector_uv_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS)
-tests_test_connector_uv_LDADD = lib/libnetbasics.la $(UV_LIBS)
+tests_test_connector_uv_CFLAGS = $(TEST_CFLAGS) $(UV_CFLAGS)
+tests_test_connector_uv_LDADD = $(TEST_LIBS) $(UV_LIBS)
 else
 tests_test_connector_uv_SOURCES = tests/test_connector_uv_skip.c
 endif
@@ -219,11 +222,11 @@ tests_test_connector_now_LDFLAGS = -Wl,--wrap=connect
 # Helper programs run by the shell tests (not tests themselves).
 # -no-install: a real binary, no libtool wrapper script, so that strace
 # sees the program itself.
-TEST_PROBES = tests/connect_probe tests/connector_probe
-tests_connect_probe_LDADD = lib/libnetbasics.la
-tests_connect_probe_LDFLAGS = -no-install
-tests_connector_probe_LDADD = lib/libnetbasics.la
-tests_connector_probe_LDFLAGS = -no-install
+# tests/syscall_probe: one nb_tcp_connect or nb_connector between two
+# markers, for connect-syscalls.sh and connector-syscalls.sh.
+TEST_PROBES = tests/syscall_probe
+tests_syscall_probe_LDADD = lib/libnetbasics.la
+tests_syscall_probe_LDFLAGS = -no-install
 else
 check-local:
 	@echo "make check needs the Check unit test framework (>= 0.11)." >&2

@@ -159,21 +159,6 @@ static void assert_census_delta(const struct census *before, int epoll,
                   epoll, timerfd, eventfd, sockets);
 }
 
-/* Threads of this process. */
-static int count_threads(void)
-{
-    DIR *dir = opendir("/proc/self/task");
-    struct dirent *ent;
-    int n = 0;
-
-    ck_assert_ptr_nonnull(dir);
-    while ((ent = readdir(dir)) != NULL)
-        if (ent->d_name[0] != '.')
-            n++;
-    closedir(dir);
-    return n;
-}
-
 /* Abandoned lookups finish in the background; a test that abandons some
  * waits for their helper threads to end, so that the next test (in the
  * same process with CK_FORK=no, as under valgrind) starts with all 64
@@ -182,7 +167,7 @@ static void wait_for_helpers_to_end(void)
 {
     int64_t end = th_now_ms() + 20000;
 
-    while (count_threads() > 1) {
+    while (th_count_threads() > 1) {
         struct timespec ms10 = { 0, 10000000 };
         ck_assert_msg(th_now_ms() < end, "helper threads still running");
         nanosleep(&ms10, NULL);
@@ -382,21 +367,17 @@ static void assert_same_error(const char *what, const nb_error *got,
                       what, got_errno, want_errno);
 }
 
-/* Skips (passes, saying so) a test that needs the private names. */
-#define NEED_NAMES()                                                   \
+/* Skips (passes, saying so) a test that needs the private names, or the
+ * slow name server: when have is 0, says why and returns. */
+#define NEED(have, why)                                                \
     do {                                                               \
-        if (!have_names) {                                             \
-            printf("skip: %s: %s\n", __func__, names_skip);            \
+        if (!(have)) {                                                 \
+            printf("skip: %s: %s\n", __func__, (why));                 \
             return;                                                    \
         }                                                              \
     } while (0)
-#define NEED_SLOW_DNS()                                                \
-    do {                                                               \
-        if (!have_slow_dns) {                                          \
-            printf("skip: %s: %s\n", __func__, slow_skip);             \
-            return;                                                    \
-        }                                                              \
-    } while (0)
+#define NEED_NAMES() NEED(have_names, names_skip)
+#define NEED_SLOW_DNS() NEED(have_slow_dns, slow_skip)
 
 /* ---------------------------------------------------------- connecting */
 
@@ -825,6 +806,19 @@ static void limit_teardown(void)
     unfill();
 }
 
+/* With room descriptors free, nb_connector_start(host, port, timeout_ms)
+ * fails with EMFILE, reported as op's failure in *got. */
+static void start_fails_for_room(int room, const char *host, const char *port,
+                                 int timeout_ms, const char *op, nb_error *got)
+{
+    leave_room(room);
+    errno = 0;
+    ck_assert_ptr_null(nb_connector_start(host, port, timeout_ms, 0, got));
+    ck_assert_int_eq(errno, EMFILE);
+    th_assert_error(got, NB_ERR_SYSTEM, op);
+    unfill();
+}
+
 /* With one descriptor free, the connector takes it for its epoll instance
  * and the attempt's socket() fails with EMFILE: that is reported by the
  * step, as nb_tcp_connect reports it with no descriptor free.  With none
@@ -858,27 +852,10 @@ START_TEST(descriptor_limit)
     nb_connector_free(c);
     unfill();
 
-    leave_room(0);
-    errno = 0;
-    ck_assert_ptr_null(nb_connector_start("127.0.0.1", port, 0, 0, &got));
-    ck_assert_int_eq(errno, EMFILE);
-    th_assert_error(&got, NB_ERR_SYSTEM, "epoll_create1");
+    start_fails_for_room(0, "127.0.0.1", port, 0, "epoll_create1", &got);
     ck_assert_int_eq(got.sys_errno, EMFILE);
-    unfill();
-
-    leave_room(1);
-    errno = 0;
-    ck_assert_ptr_null(nb_connector_start("localhost", port, 1000, 0, &got));
-    ck_assert_int_eq(errno, EMFILE);
-    th_assert_error(&got, NB_ERR_SYSTEM, "eventfd");
-    unfill();
-
-    leave_room(2);
-    errno = 0;
-    ck_assert_ptr_null(nb_connector_start("localhost", port, 1000, 0, &got));
-    ck_assert_int_eq(errno, EMFILE);
-    th_assert_error(&got, NB_ERR_SYSTEM, "timerfd_create");
-    unfill();
+    start_fails_for_room(1, "localhost", port, 1000, "eventfd", &got);
+    start_fails_for_room(2, "localhost", port, 1000, "timerfd_create", &got);
     wait_for_helpers_to_end();
     close_endpoints(&ep, 1);
 }
@@ -1108,7 +1085,7 @@ START_TEST(free_at_any_stage_leaks_nothing)
     case LOOKING_UP:
         c = nb_connector_start(SLOW_NAME, "80", 0, 0, &e);
         ck_assert_ptr_nonnull(c);
-        ck_assert_int_eq(count_threads(), 2);
+        ck_assert_int_eq(th_count_threads(), 2);
         ck_assert_int_eq(th_poll_for(nb_connector_fd(c), POLLIN, 100), 0);
         break;
     case WAITING_FOR_HELPER:
@@ -1174,7 +1151,7 @@ START_TEST(waits_for_a_free_helper)
     ck_assert_ptr_nonnull(waiting);
     hurried = nb_connector_start("localhost", port, 300, NB_IPV4_ONLY, &e);
     ck_assert_ptr_nonnull(hurried);
-    ck_assert_int_eq(count_threads(), 65);
+    ck_assert_int_eq(th_count_threads(), 65);
 
     ck_assert_int_eq(drive(hurried, LIMIT_MS, &fd, &e, NULL), -1);
     elapsed = th_now_ms() - t0;
@@ -1208,6 +1185,20 @@ END_TEST
 /* ---------------------------------------------------------------- scale */
 
 #define MANY 2000
+
+/* Accepts and closes every connection waiting on the non-blocking
+ * listener; returns how many (errno: accept4's, EAGAIN once none is
+ * left).  Never asserts: the threads' loops use it too. */
+static int accept_all(int listener)
+{
+    int fd, n = 0;
+
+    while ((fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+        n++;
+        close(fd);
+    }
+    return n;
+}
 
 /* Raises the descriptor limit to `want` if it is lower; returns the limit
  * in force. */
@@ -1284,10 +1275,7 @@ START_TEST(two_thousand_connectors_in_one_loop)
             nb_error e;
             int fd, rc;
             if (tag == UINT32_MAX) {
-                while ((fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-                    accepted++;
-                    close(fd);
-                }
+                accepted += accept_all(listener);
                 ck_assert_int_eq(errno, EAGAIN);
                 continue;
             }
@@ -1392,10 +1380,7 @@ static void *worker_run(void *arg)
             nb_error e;
             int fd, rc;
             if (tag == UINT32_MAX) {
-                while ((fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-                    accepted++;
-                    close(fd);
-                }
+                accepted += accept_all(listener);
                 continue;
             }
             rc = nb_connector_step(cs[tag], &fd, &e);

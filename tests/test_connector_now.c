@@ -49,6 +49,16 @@ int __wrap_connect(int fd, const struct sockaddr *sa, socklen_t len)
     return -1;
 }
 
+/* Frees c, which handed out fd: fd stays open, the one descriptor more
+ * than the `before` of the test, connected to listener; then closes it. */
+static void free_keeping(nb_connector *c, int fd, int before, int listener)
+{
+    nb_connector_free(c);
+    ck_assert_int_eq(th_count_fds(), before + 1);
+    th_check_connected_to(fd, listener);
+    close(fd);
+}
+
 /* The descriptor becomes readable by itself, and a step hands out the
  * connection made inside nb_connector_start; nothing else is left open. */
 START_TEST(connected_at_once)
@@ -74,10 +84,7 @@ START_TEST(connected_at_once)
         ck_assert_int_ge(fd, 0);
         ck_assert_int_eq(th_is_nonblock(fd), (flags & NB_NONBLOCK) != 0);
         ck_assert_int_eq(th_nodelay(fd), (flags & NB_NODELAY) != 0);
-        nb_connector_free(c);
-        ck_assert_int_eq(th_count_fds(), before + 1);
-        th_check_connected_to(fd, listener);
-        close(fd);
+        free_keeping(c, fd, before, listener);
     }
     close(listener);
 }
@@ -105,10 +112,7 @@ START_TEST(connected_at_once_in_a_step)
     ck_assert_msg(rc == 1, "step %d: %s", steps, rc < 0 ? e.message : "0");
     ck_assert_int_eq(calls, 1);
     ck_assert_int_eq(steps, 1);  /* the lookup's wake-up: resolved, connected */
-    nb_connector_free(c);
-    ck_assert_int_eq(th_count_fds(), before + 1);
-    th_check_connected_to(fd, listener);
-    close(fd);
+    free_keeping(c, fd, before, listener);
     close(listener);
 }
 END_TEST

@@ -16,41 +16,36 @@
  *
  * Built only when configure finds libuv (pkg-config libuv >= 1.0);
  * otherwise tests/test_connector_uv_skip.c takes its place and the test is
- * reported as skipped.  Plain C, no Check: exit 0 passed, 1 failed.
+ * reported as skipped.  Plain C, no Check runner: exit 0 passed, 1
+ * failed; of tests/helpers.c it uses only what never asserts.
  */
 #include "config.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
+#include "helpers.h"
 #include "netbasics.h"
 
 #define N_NUMERIC 40
 #define N_NAMED 20
 #define DEADLINE_MS 300
 #define WATCHDOG_MS 20000
-/* A name that resolves nowhere without any DNS traffic (a first label
- * longer than DNS allows), as in tests/helpers.h. */
-#define UNRESOLVABLE \
-    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.invalid"
 
 static int failures;
 
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void failure(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-static void fail(const char *fmt, ...)
+static void failure(const char *fmt, ...)
 {
     va_list ap;
 
@@ -62,27 +57,13 @@ static void fail(const char *fmt, ...)
     printf("\n");
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
+/* Open descriptors (th_count_fds without its ck_assert); -1 when /proc
+ * cannot tell. */
 static int count_fds(void)
 {
-    DIR *dir = opendir("/proc/self/fd");
-    struct dirent *ent;
-    int n = 0;
+    int n = th_count_entries("/proc/self/fd");
 
-    if (dir == NULL)
-        return -1;
-    while ((ent = readdir(dir)) != NULL)
-        if (ent->d_name[0] != '.')
-            n++;
-    closedir(dir);
-    return n - 1;
+    return n < 0 ? -1 : n - 1;  /* the directory's own descriptor */
 }
 
 /* A loopback IPv4 listener on an ephemeral port; backlog 1 and its queue
@@ -113,22 +94,10 @@ static int open_server(struct server *s, int backlog, int stall, int refuse)
         return -1;
     s->port = ntohs(sin.sin_port);
     snprintf(s->port_text, sizeof(s->port_text), "%d", s->port);
-    while (stall && s->nfillers < 16) {
-        struct pollfd pfd;
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0)
-            return -1;
-        s->fillers[s->nfillers++] = fd;
-        if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0)
-            continue;
-        if (errno != EINPROGRESS)
-            return -1;
-        pfd.fd = fd;
-        pfd.events = POLLOUT;
-        if (poll(&pfd, 1, 200) == 0)
-            return 0;  /* this SYN was dropped: the queue is full */
-    }
-    return stall ? -1 : 0;
+    if (stall)
+        return th_fill_queue((struct sockaddr *)&sin, sizeof(sin), s->fillers,
+                             &s->nfillers, 16);
+    return 0;
 }
 
 static void close_server(struct server *s)
@@ -170,16 +139,16 @@ static void job_closed(uv_handle_t *h)
 static void check_result(struct job *j, int rc, int fd, const nb_error *e)
 {
     if (rc != j->want) {
-        fail("%s: step returned %d (%s), want %d", j->what, rc,
+        failure("%s: step returned %d (%s), want %d", j->what, rc,
              rc < 0 ? e->message : "connected", j->want);
     } else if (rc == 1) {
         nb_addr peer;
         if (nb_peer_addr(fd, &peer, NULL) != 0 ||
             nb_addr_port(&peer) != j->want_port)
-            fail("%s: not connected to port %d", j->what, j->want_port);
+            failure("%s: not connected to port %d", j->what, j->want_port);
         else if (((fcntl(fd, F_GETFL) & O_NONBLOCK) != 0) !=
                  ((j->flags & NB_NONBLOCK) != 0))
-            fail("%s: O_NONBLOCK does not follow the flags", j->what);
+            failure("%s: O_NONBLOCK does not follow the flags", j->what);
         else
             connected++;
     } else if (e->code != j->want_err.code ||
@@ -189,7 +158,7 @@ static void check_result(struct job *j, int rc, int fd, const nb_error *e)
                strcmp(e->addr, j->want_err.addr) != 0 ||
                strcmp(e->message, j->want_err.message) != 0 ||
                e->attempts != j->want_err.attempts) {
-        fail("%s: \"%s\" (%s, attempts %d), nb_tcp_connect's \"%s\" (%s, "
+        failure("%s: \"%s\" (%s, attempts %d), nb_tcp_connect's \"%s\" (%s, "
              "attempts %d)", j->what, e->message, nb_code_name(e->code),
              e->attempts, j->want_err.message,
              nb_code_name(j->want_err.code), j->want_err.attempts);
@@ -204,7 +173,7 @@ static void job_ready(uv_poll_t *p, int status, int events)
 
     (void)events;
     if (status < 0) {
-        fail("%s: uv_poll: %s", j->what, uv_strerror(status));
+        failure("%s: uv_poll: %s", j->what, uv_strerror(status));
         return;
     }
     j->wakeups++;
@@ -212,7 +181,7 @@ static void job_ready(uv_poll_t *p, int status, int events)
     if (rc == 0)
         return;
     j->result = rc;
-    j->ended_ms = now_ms() - t0;
+    j->ended_ms = th_now_ms() - t0;
     check_result(j, rc, fd, &e);
     if (fd >= 0)
         close(fd);
@@ -239,7 +208,7 @@ static void listener_ready(uv_poll_t *p, int status, int events)
 
 static void watchdog_fired(uv_timer_t *t)
 {
-    fail("the loop ran for %d ms: %d connectors unfinished", WATCHDOG_MS,
+    failure("the loop ran for %d ms: %d connectors unfinished", WATCHDOG_MS,
          running);
     uv_stop(t->loop);
 }
@@ -297,7 +266,7 @@ int main(void)
     jobs[n].port = "dytime";
     jobs[n++].want = -1;
     snprintf(jobs[n].what, sizeof(jobs[n].what), "unresolvable name");
-    jobs[n].host = UNRESOLVABLE;
+    jobs[n].host = TH_UNRESOLVABLE;
     jobs[n].port = "80";
     jobs[n].timeout = 2000;
     jobs[n++].want = -1;
@@ -307,19 +276,19 @@ int main(void)
         if (jobs[i].want < 0 &&
             nb_tcp_connect(jobs[i].host, jobs[i].port, jobs[i].timeout,
                            jobs[i].flags, &jobs[i].want_err) >= 0)
-            fail("%s: nb_tcp_connect succeeded", jobs[i].what);
+            failure("%s: nb_tcp_connect succeeded", jobs[i].what);
 
     uv_poll_init(&loop, &listen_poll, up.fd);
     uv_poll_start(&listen_poll, UV_READABLE, listener_ready);
     uv_timer_init(&loop, &watchdog);
     uv_timer_start(&watchdog, watchdog_fired, WATCHDOG_MS, 0);
-    t0 = now_ms();
+    t0 = th_now_ms();
     for (i = 0; i < n; i++) {
         nb_error e;
         jobs[i].c = nb_connector_start(jobs[i].host, jobs[i].port,
                                        jobs[i].timeout, jobs[i].flags, &e);
         if (jobs[i].c == NULL) {
-            fail("%s: nb_connector_start: %s", jobs[i].what, e.message);
+            failure("%s: nb_connector_start: %s", jobs[i].what, e.message);
             continue;
         }
         jobs[i].poll.data = &jobs[i];
@@ -327,7 +296,7 @@ int main(void)
         if (rc == 0)
             rc = uv_poll_start(&jobs[i].poll, UV_READABLE, job_ready);
         if (rc != 0) {
-            fail("%s: uv_poll: %s", jobs[i].what, uv_strerror(rc));
+            failure("%s: uv_poll: %s", jobs[i].what, uv_strerror(rc));
             continue;
         }
         running++;
@@ -335,7 +304,7 @@ int main(void)
 
     rc = uv_run(&loop, UV_RUN_DEFAULT);
     printf("uv_run returned %d after %lld ms: %d connected, %d accepted\n", rc,
-           (long long)(now_ms() - t0), connected, accepted);
+           (long long)(th_now_ms() - t0), connected, accepted);
     if (running != 0) {
         /* the watchdog stopped the loop: close what is left */
         for (i = 0; i < n; i++)
@@ -348,18 +317,18 @@ int main(void)
         uv_run(&loop, UV_RUN_DEFAULT);
     }
     if (connected != N_NUMERIC + N_NAMED)
-        fail("%d connected, want %d", connected, N_NUMERIC + N_NAMED);
+        failure("%d connected, want %d", connected, N_NUMERIC + N_NAMED);
     for (i = 0; i < n; i++) {
         if (strcmp(jobs[i].what, "deadline on a full queue") == 0 &&
             (jobs[i].ended_ms < DEADLINE_MS - 5 || jobs[i].ended_ms > 3000))
-            fail("%s: ended after %lld ms, want about %d", jobs[i].what,
+            failure("%s: ended after %lld ms, want about %d", jobs[i].what,
                  (long long)jobs[i].ended_ms, DEADLINE_MS);
         if (jobs[i].wakeups > 4)
-            fail("%s: woken %d times", jobs[i].what, jobs[i].wakeups);
+            failure("%s: woken %d times", jobs[i].what, jobs[i].wakeups);
     }
     rc = uv_loop_close(&loop);
     if (rc != 0)
-        fail("uv_loop_close: %s", uv_strerror(rc));
+        failure("uv_loop_close: %s", uv_strerror(rc));
     close_server(&up);
     close_server(&stalled);
     close_server(&closed);
@@ -371,7 +340,7 @@ int main(void)
     /* before 1.38 libuv keeps its signal lock pipe open for good */
     if (count_fds() != fds_before + 2)
 #endif
-        fail("%d descriptors open at the end, %d at the start", count_fds(),
+        failure("%d descriptors open at the end, %d at the start", count_fds(),
              fds_before);
     if (failures != 0) {
         printf("%d failures\n", failures);

@@ -216,35 +216,50 @@ START_TEST(refused_first_address_moves_on_at_once)
 }
 END_TEST
 
+/* Both ends of one kind: connect_name(port, timeout_ms) fails with code
+ * and want_errno (errno and sys_errno), both attempts counted, the
+ * message "connect NAME:PORT: WHY (2 addresses tried)", and no descriptor
+ * left.  Returns how long it took; the port in port[8], the error in *e. */
+static int64_t both_fail(enum kind kind, int timeout_ms, enum nb_code code,
+                         int want_errno, const char *why, char port[8],
+                         nb_error *e)
+{
+    struct end a, b;
+    char want[128];
+    int64_t ms;
+    int before;
+
+    open_pair(&a, kind, &b, kind, port);
+    before = th_count_fds();
+    errno = 0;
+    ck_assert_int_eq(connect_name(port, timeout_ms, 0, e, &ms), -1);
+    ck_assert_int_eq(errno, want_errno);
+    th_assert_error(e, code, "connect");
+    ck_assert_int_eq(e->sys_errno, want_errno);
+    ck_assert_int_eq(e->attempts, 2);
+    snprintf(want, sizeof(want), "connect %s:%s: %s (2 addresses tried)", NAME,
+             port, why);
+    ck_assert_str_eq(e->message, want);
+    ck_assert_int_eq(th_count_fds(), before);
+    close_end(&a);
+    close_end(&b);
+    return ms;
+}
+
 /* Both refuse: the first attempt's error, both attempts counted, and the
  * name as given in addr and the message. */
 START_TEST(every_address_refused_is_one_error_counting_both)
 {
-    struct end a, b;
     char port[8], want[128];
     nb_error e;
     int64_t ms;
-    int before;
 
     REQUIRE_PRIVATE_ETC();
-    open_pair(&a, REFUSES, &b, REFUSES, port);
-    before = th_count_fds();
-    errno = 0;
-    ck_assert_int_eq(connect_name(port, 5000, 0, &e, &ms), -1);
-    ck_assert_int_eq(errno, ECONNREFUSED);
-    th_assert_error(&e, NB_ERR_SYSTEM, "connect");
-    ck_assert_int_eq(e.sys_errno, ECONNREFUSED);
-    ck_assert_int_eq(e.attempts, 2);
+    ms = both_fail(REFUSES, 5000, NB_ERR_SYSTEM, ECONNREFUSED,
+                   "Connection refused", port, &e);
     snprintf(want, sizeof(want), "%s:%s", NAME, port);
     ck_assert_str_eq(e.addr, want);
-    snprintf(want, sizeof(want),
-             "connect %s:%s: Connection refused (2 addresses tried)", NAME,
-             port);
-    ck_assert_str_eq(e.message, want);
     ck_assert_msg(ms < AT_ONCE, "took %lld ms", (long long)ms);
-    ck_assert_int_eq(th_count_fds(), before);
-    close_end(&a);
-    close_end(&b);
 }
 END_TEST
 
@@ -252,30 +267,15 @@ END_TEST
  * and both attempts were started before it passed. */
 START_TEST(one_deadline_covers_every_attempt)
 {
-    struct end a, b;
-    char port[8], want[128];
+    char port[8];
     nb_error e;
     int64_t ms;
-    int before;
 
     REQUIRE_PRIVATE_ETC();
-    open_pair(&a, STALLS, &b, STALLS, port);
-    before = th_count_fds();
-    errno = 0;
-    ck_assert_int_eq(connect_name(port, 600, 0, &e, &ms), -1);
-    ck_assert_int_eq(errno, ETIMEDOUT);
-    th_assert_error(&e, NB_ERR_TIMEOUT, "connect");
-    ck_assert_int_eq(e.sys_errno, ETIMEDOUT);
-    ck_assert_int_eq(e.attempts, 2);
-    snprintf(want, sizeof(want),
-             "connect %s:%s: timed out after 600 ms (2 addresses tried)", NAME,
-             port);
-    ck_assert_str_eq(e.message, want);
+    ms = both_fail(STALLS, 600, NB_ERR_TIMEOUT, ETIMEDOUT,
+                   "timed out after 600 ms", port, &e);
     ck_assert_msg(ms >= 590 && ms < 600 + DELAY_HIGH - DELAY_LOW,
                   "timed out after %lld ms, want 600", (long long)ms);
-    ck_assert_int_eq(th_count_fds(), before);
-    close_end(&a);
-    close_end(&b);
 }
 END_TEST
 

@@ -33,7 +33,6 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -123,24 +122,11 @@ static pid_t main_pid;
 
 /* ------------------------------------------------------- counting */
 
-static int count_dir(const char *path)
-{
-    DIR *dir = opendir(path);
-    struct dirent *ent;
-    int n = 0;
-
-    if (dir == NULL)
-        return -1;
-    while ((ent = readdir(dir)) != NULL)
-        if (ent->d_name[0] != '.')
-            n++;
-    closedir(dir);
-    return n;
-}
-
+/* Threads of this process; -1 when /proc cannot tell (never asserts: main
+ * counts them too). */
 static int count_threads(void)
 {
-    return count_dir("/proc/self/task");
+    return th_count_entries("/proc/self/task");
 }
 
 /* Waits up to ms for the thread count to fall to at most n; returns the

@@ -31,6 +31,14 @@ static void set_nonblock(int fd)
     ck_assert_int_eq(fcntl(fd, F_SETFL, fl | O_NONBLOCK), 0);
 }
 
+/* th_tcp_pair, the client end *c made non-blocking when nonblock is set. */
+static void tcp_pair(int nonblock, int *c, int *s)
+{
+    th_tcp_pair(c, s);
+    if (nonblock)
+        set_nonblock(*c);
+}
+
 /* Closes fd with SO_LINGER {1, 0}: the peer gets a RST, not a FIN. */
 static void reset_and_close(int fd)
 {
@@ -128,9 +136,7 @@ START_TEST(returns_what_has_arrived_at_once)
     ssize_t n;
     int c, s, before = th_count_fds();
 
-    th_tcp_pair(&c, &s);
-    if (m->nonblock)
-        set_nonblock(c);
+    tcp_pair(m->nonblock, &c, &s);
     ck_assert_int_eq(send(s, "hello", 5, MSG_NOSIGNAL), 5);
     ck_assert_int_eq(th_poll_for(c, POLLIN, 2000), 1);
     nb_error_clear(&e);
@@ -157,9 +163,7 @@ START_TEST(never_returns_more_than_len)
     size_t got = 0;
     int c, s;
 
-    th_tcp_pair(&c, &s);
-    if (m->nonblock)
-        set_nonblock(c);
+    tcp_pair(m->nonblock, &c, &s);
     ck_assert_int_eq(send(s, "0123456789", 10, MSG_NOSIGNAL), 10);
     ck_assert_int_eq(th_poll_for(c, POLLIN, 2000), 1);
     while (got < 10) {
@@ -183,9 +187,7 @@ START_TEST(end_of_stream_returns_zero)
     nb_error e;
     int c, s;
 
-    th_tcp_pair(&c, &s);
-    if (m->nonblock)
-        set_nonblock(c);
+    tcp_pair(m->nonblock, &c, &s);
     ck_assert_int_eq(send(s, "bye", 3, MSG_NOSIGNAL), 3);
     close(s);
     nb_error_clear(&e);
@@ -213,9 +215,7 @@ START_TEST(waits_for_the_first_bytes)
     ssize_t n;
     int c, s;
 
-    th_tcp_pair(&c, &s);
-    if (m->nonblock)
-        set_nonblock(c);
+    tcp_pair(m->nonblock, &c, &s);
     start_sender(&snd, &t, s, "late", 0);
     nb_error_clear(&e);
     n = nb_recv(c, buf, sizeof(buf), m->timeout_ms, &e);
@@ -238,9 +238,7 @@ START_TEST(deadline_is_a_timeout_naming_it)
     int64_t start, elapsed;
     int c, s, before = th_count_fds();
 
-    th_tcp_pair(&c, &s);
-    if (nonblock)
-        set_nonblock(c);
+    tcp_pair(nonblock, &c, &s);
     peer_text(c, peer, sizeof(peer));
     errno = 0;
     start = th_now_ms();
@@ -340,9 +338,7 @@ START_TEST(reset_peer_is_closed)
     nb_error e;
     int c, s;
 
-    th_tcp_pair(&c, &s);
-    if (m->nonblock)
-        set_nonblock(c);
+    tcp_pair(m->nonblock, &c, &s);
     reset_and_close(s);
     ck_assert_int_eq(th_poll_for(c, POLLIN, 2000), 1);
     errno = 0;

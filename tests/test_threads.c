@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
-#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -154,22 +153,8 @@ static int stall_open(struct stall *s, const char *host)
     sin.sin_family = AF_INET;
     sin.sin_port = htons((uint16_t)s->port);
     inet_pton(AF_INET, host, &sin.sin_addr);
-    while (s->n < STALL_FILLERS) {
-        struct pollfd pfd;
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-            return -1;
-        s->fillers[s->n++] = fd;
-        if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0)
-            continue;
-        if (errno != EINPROGRESS)
-            return -1;
-        pfd.fd = fd;
-        pfd.events = POLLOUT;
-        if (poll(&pfd, 1, 200) == 0)
-            return 0;  /* this SYN was dropped: the queue is full */
-    }
-    return -1;
+    return th_fill_queue((struct sockaddr *)&sin, sizeof(sin), s->fillers,
+                         &s->n, STALL_FILLERS);
 }
 
 static void stall_close(struct stall *s)

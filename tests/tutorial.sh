@@ -57,23 +57,9 @@ CFLAGS_TUT="-std=c11 -pedantic -Wall -Wextra -Werror"
 # ASan and UBSan as well.
 CFLAGS_TUT="$CFLAGS_TUT ${NB_SANITIZER_FLAGS:-}"
 
-tmp=$(mktemp -d) || exit 1
-pids=""
-passed=0 failed=0 skipped=0
-
-ok()   { passed=$((passed + 1)); echo "ok   - $1"; }
-fail() { local what=$1; shift; failed=$((failed + 1)); echo "FAIL - $what: $*"; }
-skip() { skipped=$((skipped + 1)); echo "skip: $1: $2"; }
-
-cleanup() {
-    local p
-    trap - EXIT INT TERM HUP
-    for p in $pids; do kill -KILL "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'echo "interrupted"; exit 1' INT TERM HUP
+# $tmp, $pids, ok, fail, skip (its own start_server below).
+# shellcheck source=tests/lib.sh
+. "$top_srcdir/tests/lib.sh"
 
 [ -r "$DOC" ] || { echo "FAIL: $DOC not found"; exit 1; }
 

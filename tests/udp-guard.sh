@@ -25,6 +25,9 @@ top_builddir=${top_builddir:-.}
 SERVER=$top_builddir/examples/time-server
 CLIENT=$top_builddir/examples/time-client
 HELPERS=$top_srcdir/tests
+# $tmp, $pids, ok, fail, skip, the waits, start_server, unwrap.
+# shellcheck source=tests/lib.sh
+. "$HELPERS/lib.sh"
 
 PY=$(${PYTHON:-python3} -c 'import sys; print(sys.executable)' 2>/dev/null) || {
     echo "skip: everything: python3 is needed (apt-get install -y python3)"
@@ -34,108 +37,20 @@ for f in "$SERVER" "$CLIENT"; do
     [ -x "$f" ] || { echo "FAIL: $f not built"; exit 1; }
 done
 # The programs themselves rather than libtool's wrapper scripts, so that
-# $! is the server's pid, whose CPU time is measured (see
-# examples-interop.sh).
-if [ -x "$top_builddir/libtool" ] &&
-   resolved=$("$top_builddir/libtool" --mode=execute sh -c \
-              'printf "%s\n%s\n%s\n" "$1" "$2" "${LD_LIBRARY_PATH-}"' \
-              sh "$SERVER" "$CLIENT") &&
-   [ "$(printf '%s\n' "$resolved" | wc -l)" -eq 3 ]; then
-    SERVER=$(printf '%s\n' "$resolved" | sed -n 1p)
-    CLIENT=$(printf '%s\n' "$resolved" | sed -n 2p)
-    LD_LIBRARY_PATH=$(printf '%s\n' "$resolved" | sed -n 3p)
-    export LD_LIBRARY_PATH
-fi
+# $! is the server's pid, whose CPU time is measured (lib.sh).
+unwrap SERVER CLIENT
 GUARD="$PY $HELPERS/udp-guard.py"
 
 # ------------------------------------------------------------ bookkeeping
-tmp=$(mktemp -d) || exit 1
-pids=""
-passed=0 failed=0 skipped=0
-
-ok()   { passed=$((passed + 1)); echo "ok   - $1"; }
-fail() { local what=$1; shift; failed=$((failed + 1)); echo "FAIL - $what: $*"; }
-skip() { skipped=$((skipped + 1)); echo "skip: $1"; }
 section() { echo "# $*"; }
 
-cleanup() {
-    local p
-    trap - EXIT INT TERM HUP
-    disown -a 2>/dev/null
-    for p in $pids; do kill -KILL "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'echo "interrupted"; exit 1' INT TERM HUP
-
-WAIT_S=${WAIT_S:-15}
-wait_rounds=$((WAIT_S * 20))
-
-is_running() {
-    local stat state
-    read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
-    state=${stat##*) }
-    state=${state%% *}
-    [ -n "$state" ] && [ "$state" != Z ]
-}
-
-forget() {
-    local p keep=""
-    for p in $pids; do [ "$p" = "$1" ] || keep="$keep $p"; done
-    pids=$keep
-}
-
-# stop_proc PID: SIGTERM, then waits (at most $WAIT_S) for it to end;
-# its exit status in $status.
-stop_proc() {
-    local pid=$1 i
-    kill -TERM "$pid" 2>/dev/null
-    for ((i = 0; i < wait_rounds; i++)); do
-        is_running "$pid" || break
-        sleep 0.05
-    done
-    if is_running "$pid"; then
-        disown "$pid" 2>/dev/null
-        kill -KILL "$pid" 2>/dev/null
-        fail "stop $pid" "still running $WAIT_S s after SIGTERM"
-    fi
-    wait "$pid" 2>/dev/null
-    status=$?
-    forget "$pid"
-}
-
-# wait_for FILE PATTERN [COUNT]: until FILE has COUNT lines matching
-# PATTERN (extended regex); at most $WAIT_S.
-wait_for() {
-    local file=$1 pattern=$2 count=${3:-1} i n
-    for ((i = 0; i < wait_rounds; i++)); do
-        n=$(grep -cE -- "$pattern" "$file" 2>/dev/null)
-        [ "${n:-0}" -ge "$count" ] && return 0
-        sleep 0.05
-    done
-    return 1
-}
-
-# start_server NAME ARG...: time-server -u in the background, its stderr
-# in $tmp/NAME.log; waits for its two "listening on" lines.  Sets $spid,
-# $sport and $slog.
-start_server() {
-    local name=$1
-    shift
-    slog=$tmp/$name.log
-    # emptied here, not by the child's redirection, which may come after
-    # wait_for has read the log of the previous server of that name
-    : >"$slog"
-    "$SERVER" -u "$@" 2>"$slog" &
-    spid=$!
-    pids="$pids $spid"
-    sport=
-    if ! wait_for "$slog" '^time-server: listening on ' 2; then
-        fail "$name: start" "time-server -u $* said: $(head -c 300 "$slog")"
-        return 1
-    fi
-    sport=$(sed -n 's/^time-server: listening on .*:\([0-9][0-9]*\) (stream).*/\1/p' \
-            "$slog" | head -n 1)
+# stop_server PID: stop_proc (lib.sh); a process still running $WAIT_S s
+# after SIGTERM fails.
+stop_server() {
+    stop_proc "$1"
+    case $status in
+    still*) fail "stop $1" "$status" ;;
+    esac
 }
 
 # Replies a server sent: its "ADDRESS datagram" lines.
@@ -166,7 +81,7 @@ why_raw=$($GUARD canraw 2>&1) || can_raw=no
 
 # ====================================================================
 section "1. real clients are answered as before"
-if start_server time -H 127.0.0.1 -p 0 -P time; then
+if start_server time 2 -u -H 127.0.0.1 -p 0 -P time; then
     if command -v rdate >/dev/null; then
         out=$(timeout 10 rdate -u -p -o "$sport" 127.0.0.1 2>&1)
         rc=$?
@@ -188,9 +103,9 @@ if start_server time -H 127.0.0.1 -p 0 -P time; then
     done
     [ "$good" -eq 5 ] && ok "1 time-client -u -P time, 5 times in a row: $out" ||
         fail "1 time-client -u -P time" "want 5 of 5 answered, got $good: '$out'"
-    stop_proc "$spid"
+    stop_server "$spid"
 fi
-if start_server daytime -H 127.0.0.1 -p 0; then
+if start_server daytime 2 -u -H 127.0.0.1 -p 0; then
     if nc -h 2>&1 | grep -q OpenBSD; then
         out=$(printf 'what time is it?\n' | timeout 10 nc -u -w 1 127.0.0.1 "$sport" 2>&1)
         [[ $out =~ ^$DAYTIME_RE$'\r'?$ ]] && ok "1 nc -u: $out" ||
@@ -208,7 +123,7 @@ if start_server daytime -H 127.0.0.1 -p 0; then
     done
     [ "$good" -eq 10 ] && ok "1 time-client -u, 10 times in a row" ||
         fail "1 time-client -u, 10 times" "want 10 of 10 answered, got $good: '$out'"
-    stop_proc "$spid"
+    stop_server "$spid"
     if grep -q 'not answered' "$slog"; then
         fail "1 nothing dropped" "want no summary line, got: $(grep 'not answered' "$slog")"
     else
@@ -237,17 +152,17 @@ if [ "$can_bind" = no ]; then
     skip "2 well-known source ports: $why_bind"
 else
     addr=$($GUARD loopback)
-    if start_server wk -H 127.0.0.1 -p 0; then
+    if start_server wk 2 -u -H 127.0.0.1 -p 0; then
         $GUARD wellknown 127.0.0.1 "$sport" "$addr" 7 13 19 37 53 123 >"$tmp/wk.out" 2>&1
         check_wellknown "2 from $addr" "$tmp/wk.out"
-        stop_proc "$spid"
+        stop_server "$spid"
         n=$(dropped_in "$slog" "from a port below 1024")
         [ "$n" -eq "$wk_tried" ] &&
             ok "2 the server counted them: $(grep 'not answered' "$slog")" ||
             fail "2 counted" "want $wk_tried from a port below 1024, got: $(tail -n 2 "$slog")"
     fi
     # The dual-stack socket sees IPv4 clients as ::ffff:127.x.y.z.
-    if start_server wk-dual -p 0; then
+    if start_server wk-dual 2 -u -p 0; then
         $GUARD wellknown 127.0.0.1 "$sport" "$addr" 53 123 >"$tmp/wk.out" 2>&1
         check_wellknown "2 dual-stack, from $addr" "$tmp/wk.out"
         if [ "$have_ipv6" = yes ]; then
@@ -256,7 +171,7 @@ else
         else
             skip "2 from ::1: no IPv6 on this machine"
         fi
-        stop_proc "$spid"
+        stop_server "$spid"
     fi
 fi
 
@@ -279,7 +194,7 @@ check_flood() {
 a=$($GUARD loopback)
 b=$($GUARD loopback)
 while [ "$b" = "$a" ]; do b=$($GUARD loopback); done
-if start_server flood -H 127.0.0.1 -p 0; then
+if start_server flood 2 -u -H 127.0.0.1 -p 0; then
     $GUARD flood 127.0.0.1 "$sport" 1000 "$a" >"$tmp/flood.out" 2>&1
     check_flood "3 1000 datagrams from $a (defaults 20/10)" "$tmp/flood.out" 20 10
     out=$($GUARD ask 127.0.0.1 "$sport" "$b" 2>&1)
@@ -287,7 +202,7 @@ if start_server flood -H 127.0.0.1 -p 0; then
         "reply 28 bytes after "*) ok "3 meanwhile $b is answered at once: $out" ;;
         *) fail "3 another source" "want a reply at once, got '$out'" ;;
     esac
-    stop_proc "$spid"
+    stop_server "$spid"
     n=$(dropped_in "$slog" "over the per-source limit")
     [ "$n" -ge 1 ] && ok "3 logged: $(grep 'not answered' "$slog")" ||
         fail "3 logged" "want a summary with 'over the per-source limit', got: $(tail -n 2 "$slog")"
@@ -296,21 +211,21 @@ if start_server flood -H 127.0.0.1 -p 0; then
     [ "$lines" -eq 1 ] && ok "3 one summary line for $n datagrams" ||
         fail "3 one summary line" "got $lines: $(grep 'not answered' "$slog")"
 fi
-if start_server flood2 -H 127.0.0.1 -p 0 -r 5/1; then
+if start_server flood2 2 -u -H 127.0.0.1 -p 0 -r 5/1; then
     $GUARD flood 127.0.0.1 "$sport" 300 "$a" >"$tmp/flood.out" 2>&1
     check_flood "3 -r 5/1: 300 datagrams" "$tmp/flood.out" 5 1
-    stop_proc "$spid"
+    stop_server "$spid"
 fi
 
 # ====================================================================
 section "4. the limit of all replies (-R)"
 srcs=""
 for i in 1 2 3 4 5 6 7 8 9 10; do srcs="$srcs $($GUARD loopback)"; done
-if start_server total -H 127.0.0.1 -p 0 -r 1000/1000 -R 20; then
+if start_server total 2 -u -H 127.0.0.1 -p 0 -r 1000/1000 -R 20; then
     # shellcheck disable=SC2086
     $GUARD flood 127.0.0.1 "$sport" 50 $srcs >"$tmp/flood.out" 2>&1
     check_flood "4 -R 20: 50 datagrams from each of 10 sources" "$tmp/flood.out" 20 20
-    stop_proc "$spid"
+    stop_server "$spid"
     n=$(dropped_in "$slog" "over the total limit")
     [ "$n" -ge 1 ] && ok "4 logged: $(grep 'not answered' "$slog")" ||
         fail "4 logged" "want 'over the total limit', got: $(tail -n 2 "$slog")"
@@ -318,9 +233,9 @@ fi
 
 # ====================================================================
 section "5. -q logs nothing"
-if start_server quiet -H 127.0.0.1 -p 0 -q; then
+if start_server quiet 2 -u -H 127.0.0.1 -p 0 -q; then
     $GUARD flood 127.0.0.1 "$sport" 100 "$a" >"$tmp/flood.out" 2>&1
-    stop_proc "$spid"
+    stop_server "$spid"
     if [ "$(wc -l <"$slog")" -eq 2 ]; then
         ok "5 -q: 100 datagrams, nothing logged but the sockets"
     else
@@ -336,10 +251,10 @@ section "6. a spoofed datagram between two servers"
 # and nothing more happens: no replies, no CPU time, for a second.
 loop() {
     local what=$1 pa pb apid bpid alog blog n0 n1 c0 c1 total
-    start_server "loop-a" -H 127.0.0.1 -p 0 -P "$2" || return
+    start_server "loop-a" 2 -u -H 127.0.0.1 -p 0 -P "$2" || return
     apid=$spid pa=$sport alog=$slog
-    if ! start_server "loop-b" -H 127.0.0.1 -p 0 -P "$3"; then
-        stop_proc "$apid"
+    if ! start_server "loop-b" 2 -u -H 127.0.0.1 -p 0 -P "$3"; then
+        stop_server "$apid"
         return
     fi
     bpid=$spid pb=$sport blog=$slog
@@ -353,9 +268,9 @@ loop() {
     sleep 1
     n1=$(($(replies_in "$alog") + $(replies_in "$blog")))
     c1=$(($(cpu_ms "$apid") + $(cpu_ms "$bpid")))
-    stop_proc "$apid"
+    stop_server "$apid"
     astatus=$status
-    stop_proc "$bpid"
+    stop_server "$bpid"
     bstatus=$status
     total=$(($(replies_in "$alog") + $(replies_in "$blog")))
     echo "# $what: 1 spoofed datagram, then replies in all: $total" \
@@ -387,7 +302,7 @@ else
         >"$tmp/refl.port" 2>"$tmp/refl.err" &
     rpid=$!
     pids="$pids $rpid"
-    if wait_for "$tmp/refl.port" '^[0-9]+$' && start_server refl -H 127.0.0.1 -p 0; then
+    if wait_for "$tmp/refl.port" '^[0-9]+$' && start_server refl 2 -u -H 127.0.0.1 -p 0; then
         rport=$(head -n 1 "$tmp/refl.port")
         $GUARD spoof 127.0.0.1 "$rport" 127.0.0.1 "$sport"
         wait_for "$slog" ' datagram$' 20
@@ -396,8 +311,8 @@ else
         sleep 1
         n1=$(replies_in "$slog")
         c1=$(cpu_ms "$spid")
-        stop_proc "$spid"
-        stop_proc "$rpid"
+        stop_server "$spid"
+        stop_server "$rpid"
         echo "# 6 time-server and a reflector: 1 spoofed datagram," \
              "$n1 replies from time-server, $(cat "$tmp/refl.err"); $((c1 - c0)) ms CPU after"
         if [ "$n1" -ge 20 ] && [ "$n1" -le 22 ] && [ "$n1" -eq "$n0" ] &&
@@ -412,12 +327,12 @@ else
     fi
 
     # Port 0 cannot be bound: only a raw socket sends from it.
-    if start_server port0 -H 127.0.0.1 -p 0; then
+    if start_server port0 2 -u -H 127.0.0.1 -p 0; then
         $GUARD spoof 127.0.0.1 0 127.0.0.1 "$sport"
         # an ordinary request behind it: when that is answered, the
         # first was read
         $GUARD ask 127.0.0.1 "$sport" 127.0.0.1 >/dev/null
-        stop_proc "$spid"
+        stop_server "$spid"
         if [ "$(dropped_in "$slog" "from a port below 1024")" -eq 1 ] &&
            [ "$(replies_in "$slog")" -eq 1 ]; then
             ok "6 source port 0: not answered"
