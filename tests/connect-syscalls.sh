@@ -26,12 +26,7 @@ expect() {
     what=$1 timeout=$3 pattern=$5
     probe_case "$what" "$2" "$timeout" "$4" || return 0
     names=$(sed 's/(.*//' "$tmp/window" | tr '\n' ' ' | sed 's/ $//')
-    case "${NB_SANITIZER_FLAGS:-}" in
-    *-fsanitize=thread*)
-        # ThreadSanitizer's runtime maps shadow memory as the program
-        # touches new memory: its calls, not the library's.
-        names=$(echo "$names" | sed -E 's/(^| )(mmap|munmap|madvise|mprotect)\b//g; s/^ +//') ;;
-    esac
+    names=$(without_runtime_calls "$names")
     if [ "$timeout" -gt 0 ]; then
         # Reading CLOCK_MONOTONIC is part of waiting (and only a system
         # call where the vDSO cannot serve it).

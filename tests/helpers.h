@@ -38,6 +38,11 @@ int th_count_entries(const char *path);
 int th_count_fds(void);
 /* Threads of this process, from /proc/self/task. */
 int th_count_threads(void);
+/* The threads of this process that are not the library's helpers: itself
+ * and any a sanitizer's runtime starts (ASan's and TSan's appear at a
+ * process's first pthread_create).  Measured once per process (a forked
+ * test child measures its own): call it before the first lookup. */
+int th_base_threads(void);
 /* 1 when the flag is set on fd; -1 when fd is not open. */
 int th_is_cloexec(int fd);
 int th_is_nonblock(int fd);

@@ -79,6 +79,19 @@ probe_case() {
     return 0
 }
 
+# without_runtime_calls NAMES: NAMES less the memory mappings a sanitizer's
+# runtime makes (ThreadSanitizer maps shadow memory as the program touches
+# new memory, AddressSanitizer's allocator maps its own chunks): their
+# calls, not the library's.  Unchanged in other builds.
+without_runtime_calls() {
+    case "${NB_SANITIZER_FLAGS:-}" in
+    *-fsanitize=*)
+        echo "$1" | sed -E 's/(^| )(mmap|munmap|madvise|mprotect)\b//g; s/^ +//' ;;
+    *)
+        echo "$1" ;;
+    esac
+}
+
 # names_match WHAT NAMES ERE: NAMES, the calls' names space-separated, must
 # match ERE (the whole list).
 names_match() {

@@ -167,7 +167,7 @@ static void wait_for_helpers_to_end(void)
 {
     int64_t end = th_now_ms() + 20000;
 
-    while (th_count_threads() > 1) {
+    while (th_count_threads() > th_base_threads()) {
         struct timespec ms10 = { 0, 10000000 };
         ck_assert_msg(th_now_ms() < end, "helper threads still running");
         nanosleep(&ms10, NULL);
@@ -1085,7 +1085,7 @@ START_TEST(free_at_any_stage_leaks_nothing)
     case LOOKING_UP:
         c = nb_connector_start(SLOW_NAME, "80", 0, 0, &e);
         ck_assert_ptr_nonnull(c);
-        ck_assert_int_eq(th_count_threads(), 2);
+        ck_assert_int_eq(th_count_threads(), th_base_threads() + 1);
         ck_assert_int_eq(th_poll_for(nb_connector_fd(c), POLLIN, 100), 0);
         break;
     case WAITING_FOR_HELPER:
@@ -1151,7 +1151,7 @@ START_TEST(waits_for_a_free_helper)
     ck_assert_ptr_nonnull(waiting);
     hurried = nb_connector_start("localhost", port, 300, NB_IPV4_ONLY, &e);
     ck_assert_ptr_nonnull(hurried);
-    ck_assert_int_eq(th_count_threads(), 65);
+    ck_assert_int_eq(th_count_threads(), th_base_threads() + 64);
 
     ck_assert_int_eq(drive(hurried, LIMIT_MS, &fd, &e, NULL), -1);
     elapsed = th_now_ms() - t0;
@@ -1566,6 +1566,13 @@ static void private_names(void)
 
 /* ------------------------------------------------------------- suite */
 
+/* Counted before any helper thread of a test starts (see
+ * th_base_threads). */
+static void count_base_threads(void)
+{
+    (void)th_base_threads();
+}
+
 static Suite *connector_suite(void)
 {
     Suite *s = suite_create("connector");
@@ -1580,22 +1587,27 @@ static Suite *connector_suite(void)
     tcase_add_test(ok, name_connects);
     tcase_add_test(ok, start_never_waits);
     tcase_set_timeout(ok, 30);
+    tcase_add_checked_fixture(ok, count_base_threads, NULL);
     suite_add_tcase(s, ok);
 
     tcase_add_test(race, hanging_address_loses_after_the_delay);
     tcase_add_test(race, refused_address_hands_over_at_once);
     tcase_add_test(race, each_hanging_address_costs_one_delay);
     tcase_set_timeout(race, 30);
+    tcase_add_checked_fixture(race, count_base_threads, NULL);
     suite_add_tcase(s, race);
 
     tcase_add_loop_test(errors, errors_are_nb_tcp_connects, 0, N_ERROR_CASES);
     tcase_add_loop_test(errors, bad_arguments_are_rejected, 0, N_BAD_ARGS);
     tcase_add_test(errors, null_connector_and_fd);
     tcase_set_timeout(errors, 30);
+    tcase_add_checked_fixture(errors, count_base_threads, NULL);
     suite_add_tcase(s, errors);
 
     tcase_add_test(limits, descriptor_limit);
     tcase_add_checked_fixture(limits, limit_setup, limit_teardown);
+    tcase_set_timeout(limits, 30);
+    tcase_add_checked_fixture(limits, count_base_threads, NULL);
     suite_add_tcase(s, limits);
 
     tcase_add_test(steps, step_with_nothing_to_do);
@@ -1603,11 +1615,13 @@ static Suite *connector_suite(void)
     tcase_add_loop_test(steps, free_at_any_stage_leaks_nothing, 0, N_STAGES);
     tcase_add_test(steps, waits_for_a_free_helper);
     tcase_set_timeout(steps, 30);
+    tcase_add_checked_fixture(steps, count_base_threads, NULL);
     suite_add_tcase(s, steps);
 
     tcase_add_test(scale, two_thousand_connectors_in_one_loop);
     tcase_add_test(scale, threads_with_their_own_connectors);
     tcase_set_timeout(scale, 120);
+    tcase_add_checked_fixture(scale, count_base_threads, NULL);
     suite_add_tcase(s, scale);
     return s;
 }
