@@ -7,9 +7,14 @@ noinst_PROGRAMS += examples/basic-time-server examples/basic-time-client \
 	examples/time-server examples/time-client
 # The first two are what a learner reads first: one file each, the library
 # and libc only (tests/basic-examples.sh keeps them under 50 lines).
+# They do not include config.h (a copy builds alone), so the build gives it
+# to them: its _TIME_BITS=64 on 32-bit systems (README, "Supported
+# platforms").
 examples_basic_time_server_SOURCES = examples/basic-time-server.c
+examples_basic_time_server_CPPFLAGS = $(AM_CPPFLAGS) -include config.h
 examples_basic_time_server_LDADD = lib/libnetbasics.la
 examples_basic_time_client_SOURCES = examples/basic-time-client.c
+examples_basic_time_client_CPPFLAGS = $(AM_CPPFLAGS) -include config.h
 examples_basic_time_client_LDADD = lib/libnetbasics.la
 EXAMPLE_SOURCES = examples/timeproto.c examples/timeproto.h
 # time-server in parts; time-server.h lists them.

@@ -65,6 +65,7 @@ in6addr_loopback
 pthread_mutex_lock pthread_mutex_unlock pthread_once pthread_atfork
 pthread_attr_init pthread_attr_destroy pthread_attr_setdetachstate
 sigfillset pthread_sigmask
+__divdi3 __udivdi3 __moddi3 __umoddi3 __divmoddi4 __udivmoddi4
 '
 # Wrapped although they cannot fail here, so that test_faults sees them
 # (and which thread makes them) and covers the error paths with stand-ins
@@ -117,6 +118,18 @@ fi
 # --- 2. what the library calls
 "$NM" -u "$core" | awk 'NF >= 2 { print $NF } NF == 1 && $1 !~ /:$/ { print $1 }' |
     sed 's/@.*//' | sort -u > "$tmp/undefined"
+# glibc with a 64-bit time_t on a 32-bit system (_TIME_BITS=64, the i386
+# build) renames the calls that carry a time to their *64 versions
+# (setsockopt is __setsockopt64, ioctl __ioctl_time64): a -Wl,--wrap of the
+# plain names does not see them, so the fault injector is only whole on
+# builds where time_t is native; test_faults says so too.
+renamed=$(grep -E '^__[a-z_]+(64|_time64)$' "$tmp/undefined" | tr '\n' ' ')
+if [ -n "$renamed" ]; then
+    echo "skip: lib/ calls ${renamed}(64-bit time_t on a 32-bit system):" \
+         "the --wrap fault injector, made for the plain names, cannot see" \
+         "them; the 64-bit builds check the list"
+    exit 77
+fi
 "$NM" --defined-only "$core" | awk 'NF == 3 { print $3 }' | sort -u \
     > "$tmp/defined"
 comm -23 "$tmp/undefined" "$tmp/defined" > "$tmp/imports"
